@@ -1,0 +1,83 @@
+# CodeRunner - build, set-up and tests. `make help` lists the targets.
+CC        ?= cc
+PKGS      := libcjson libmnl
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+             -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS    += -lcivetweb -lpthread -lm $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+PYTHON    := /usr/bin/python3
+
+B         := build
+ROOTFS    := $(B)/rootfs
+LIB_SRC   := $(wildcard api/*.c runtime/*.c) $(filter-out cmd/main.c,$(wildcard cmd/*.c))
+SRC       := $(LIB_SRC) cmd/main.c
+HDR       := $(wildcard api/*.h runtime/*.h cmd/*.h)
+UNIT_SRC  := $(wildcard tests/unit/*.c)
+
+# Debian packages the project needs to build, lint and test.
+DEB_PACKAGES := gcc make pkg-config libc6-dev libcivetweb-dev libcjson-dev libmnl-dev \
+                check python3 python3-pytest python3-httpx mmdebstrap \
+                debian-archive-keyring clang-format cppcheck
+
+.PHONY: all build deps rootfs run test test-unit test-integration lint format clean help
+
+all: build
+
+help:
+	@echo "make deps              install build/test packages with apt-get (idempotent; root)"
+	@echo "make build             build $(B)/coderunner"
+	@echo "make rootfs            build the Python rootfs in $(ROOTFS) (root; skipped when current)"
+	@echo "make run               deps + build + rootfs, then serve on 127.0.0.1:8080"
+	@echo "make test              deps + build + rootfs, then unit (ASan/UBSan) and integration tests"
+	@echo "make lint              clang-format check and cppcheck"
+	@echo "make format            apply clang-format"
+
+build: $(B)/coderunner
+
+$(B)/coderunner: $(SRC) $(HDR) Makefile
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) -o $@ $(SRC) $(LDFLAGS) $(LDLIBS)
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then echo "deps: missing:$$missing; run: sudo make deps" >&2; exit 1; fi; \
+	echo "deps: installing$$missing"; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing
+
+rootfs: deps
+	rootfs/build.sh $(ROOTFS)
+
+run: deps build rootfs
+	$(B)/coderunner serve --rootfs $(ROOTFS)
+
+$(B)/unit_tests: $(UNIT_SRC) $(LIB_SRC) $(HDR) Makefile
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) $(SAN) -I. -o $@ $(UNIT_SRC) $(LIB_SRC) $(LDFLAGS) $(LDLIBS) \
+	  $(shell pkg-config --libs check)
+
+test-unit: $(B)/unit_tests
+	$(B)/unit_tests
+
+test-integration: build
+	CODERUNNER_BIN=$(B)/coderunner CODERUNNER_ROOTFS=$(ROOTFS) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+test: deps build rootfs
+	$(MAKE) test-unit
+	$(MAKE) test-integration
+
+lint:
+	clang-format --dry-run --Werror $(SRC) $(HDR) $(UNIT_SRC)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	  --inline-suppr --std=c11 -D_GNU_SOURCE -I. $(SRC) $(UNIT_SRC)
+
+format:
+	clang-format -i $(SRC) $(HDR) $(UNIT_SRC)
+
+clean:
+	rm -f $(B)/coderunner $(B)/unit_tests

@@ -1,0 +1,89 @@
+/* response.c - see response.h. */
+#include "response.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "utf8.h"
+
+/* Adds bytes as a JSON string, replacing invalid UTF-8 with U+FFFD. */
+static int add_text(cJSON *obj, const char *key, const char *data, size_t len)
+{
+	char *safe = utf8_sanitize((const unsigned char *)(data ? data : ""), data ? len : 0, NULL);
+	if (!safe)
+		return -1;
+	cJSON *s = cJSON_AddStringToObject(obj, key, safe);
+	free(safe);
+	return s ? 0 : -1;
+}
+
+/* Text artifacts come back as plain strings (easy for an agent to read);
+ * anything with NUL or invalid UTF-8 as base64. */
+static int add_artifact(cJSON *arts, const struct artifact *a)
+{
+	if (utf8_valid(a->data, a->len) && !memchr(a->data, '\0', a->len)) {
+		char *s = malloc(a->len + 1);
+		if (!s)
+			return -1;
+		memcpy(s, a->data, a->len);
+		s[a->len] = '\0';
+		cJSON *item = cJSON_AddStringToObject(arts, a->path, s);
+		free(s);
+		return item ? 0 : -1;
+	}
+	char *b64 = base64_encode(a->data, a->len);
+	if (!b64)
+		return -1;
+	cJSON *obj = cJSON_AddObjectToObject(arts, a->path);
+	int rc = obj && cJSON_AddStringToObject(obj, "content", b64) &&
+			 cJSON_AddStringToObject(obj, "encoding", "base64")
+		 ? 0
+		 : -1;
+	free(b64);
+	return rc;
+}
+
+char *response_encode_result(const struct job_result *res)
+{
+	cJSON *root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	int rc = 0;
+	rc |= cJSON_AddNumberToObject(root, "exit_code", res->exit_code) ? 0 : -1;
+	rc |= add_text(root, "stdout", res->out.data, res->out.len);
+	rc |= add_text(root, "stderr", res->err.data, res->err.len);
+	cJSON *arts = cJSON_AddObjectToObject(root, "artifacts");
+	if (!arts)
+		rc = -1;
+	for (size_t i = 0; arts && i < res->nartifacts; i++)
+		rc |= add_artifact(arts, &res->artifacts[i]);
+	cJSON *omitted = cJSON_AddArrayToObject(root, "artifacts_omitted");
+	for (size_t i = 0; omitted && i < res->nomitted; i++)
+		cJSON_AddItemToArray(omitted, cJSON_CreateString(res->omitted[i]));
+	cJSON_AddBoolToObject(root, "timed_out", res->timed_out);
+	cJSON_AddBoolToObject(root, "stdout_truncated", res->out.dropped > 0);
+	cJSON_AddBoolToObject(root, "stderr_truncated", res->err.dropped > 0);
+	cJSON_AddNumberToObject(root, "stdout_dropped_bytes", (double)res->out.dropped);
+	cJSON_AddNumberToObject(root, "stderr_dropped_bytes", (double)res->err.dropped);
+	cJSON_AddNumberToObject(root, "duration_ms", (double)(long long)(res->duration_ms * 10) / 10);
+	if (res->exit_code == -1)
+		cJSON_AddStringToObject(root, "error", res->error);
+	char *out = rc == 0 ? cJSON_PrintUnformatted(root) : NULL;
+	cJSON_Delete(root);
+	return out;
+}
+
+char *response_encode_error(const char *msg, int internal)
+{
+	cJSON *root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	add_text(root, "error", msg, strlen(msg));
+	if (internal)
+		cJSON_AddNumberToObject(root, "exit_code", -1);
+	char *out = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return out;
+}

@@ -1,0 +1,17 @@
+/* response.h - encode job results and errors as the JSON the API returns.
+ * Owns: the response shape. Always emits valid JSON, whatever bytes the job
+ * produced. */
+#ifndef CODERUNNER_RESPONSE_H
+#define CODERUNNER_RESPONSE_H
+
+#include <stddef.h>
+
+#include "../runtime/job.h"
+
+/* {"exit_code", "stdout", "stderr", "artifacts", ...}; malloc'd, NULL on OOM. */
+char *response_encode_result(const struct job_result *res);
+
+/* {"error": msg} (plus "exit_code": -1 when internal); malloc'd. */
+char *response_encode_error(const char *msg, int internal);
+
+#endif

@@ -1,0 +1,73 @@
+/* config.c - see config.h. */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static char cpu_default[24];
+
+size_t config_options(struct config *c, const char *command, struct opt *opts, size_t max)
+{
+	memset(c, 0, sizeof(*c));
+	limits_defaults(&c->limits);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	snprintf(cpu_default, sizeof(cpu_default), "%ld", cpus > 0 ? cpus : 1);
+	bool serve = strcmp(command, "serve") == 0;
+	struct limits *l = &c->limits;
+	const struct opt all[] = {
+		{"listen", "CODERUNNER_LISTEN", OPT_STRING, "127.0.0.1:8080",
+		 "address:port to listen on; port 0 picks a free port", &c->listen},
+		{"rootfs", "CODERUNNER_ROOTFS", OPT_STRING, "build/rootfs",
+		 "the Python rootfs built by `make rootfs`", &c->rootfs},
+		{"state-dir", "CODERUNNER_STATE_DIR", OPT_STRING, "/run/coderunner",
+		 "where job workspaces are mounted (private to the server)", &c->state_dir},
+		{"max-jobs", "CODERUNNER_MAX_JOBS", OPT_UINT, cpu_default,
+		 "jobs running at once; more requests wait (default: CPU count)", &c->max_jobs},
+		{"http-threads", "CODERUNNER_HTTP_THREADS", OPT_UINT, "64",
+		 "HTTP worker threads (running plus waiting requests)", &c->http_threads},
+		{"uid-base", "CODERUNNER_UID_BASE", OPT_ULONG, "1000000000",
+		 "first host uid/gid of the unprivileged ranges jobs map to (65536 per slot)",
+		 &c->uid_base},
+		{"default-timeout", "CODERUNNER_DEFAULT_TIMEOUT", OPT_SECONDS, "60",
+		 "timeout_s when a request gives none", &l->default_timeout_s},
+		{"max-timeout", "CODERUNNER_MAX_TIMEOUT", OPT_SECONDS, "300",
+		 "largest timeout_s; larger requests are clamped", &l->max_timeout_s},
+		{"max-body-size", "CODERUNNER_MAX_BODY_SIZE", OPT_SIZE, "16M",
+		 "largest JSON request body (413 above)", &l->max_body_bytes},
+		{"max-script-size", "CODERUNNER_MAX_SCRIPT_SIZE", OPT_SIZE, "256K",
+		 "largest script (413 above)", &l->max_script_bytes},
+		{"max-files", "CODERUNNER_MAX_FILES", OPT_SIZE, "20",
+		 "most entries in files, and in context", &l->max_files},
+		{"max-file-size", "CODERUNNER_MAX_FILE_SIZE", OPT_SIZE, "5M",
+		 "largest single decoded file", &l->max_file_bytes},
+		{"max-total-size", "CODERUNNER_MAX_TOTAL_SIZE", OPT_SIZE, "10M",
+		 "largest total of context (and, separately, of files)", &l->max_total_bytes},
+		{"max-artifacts-size", "CODERUNNER_MAX_ARTIFACTS_SIZE", OPT_SIZE, "10M",
+		 "largest total of artifacts returned; the rest are named in artifacts_omitted",
+		 &l->max_artifacts_bytes},
+		{"stdout-limit", "CODERUNNER_STDOUT_LIMIT", OPT_SIZE, "1M",
+		 "stdout bytes kept; the rest is dropped", &l->stdout_cap},
+		{"stderr-limit", "CODERUNNER_STDERR_LIMIT", OPT_SIZE, "1M",
+		 "stderr bytes kept; the rest is dropped", &l->stderr_cap},
+		{"workspace-size", "CODERUNNER_WORKSPACE_SIZE", OPT_SIZE, "512M",
+		 "size of each job's /workspace, /tmp and /dev/shm tmpfs", &l->workspace_bytes},
+		{"timeout", NULL, OPT_SECONDS, "60", "seconds before the job is killed (exit 124)",
+		 &l->default_timeout_s},
+		{"context", NULL, OPT_LIST, NULL,
+		 "a file made available as /workspace/input/<its name>; repeatable", &c->context},
+	};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++) {
+		const char *name = all[i].name;
+		bool serve_only = strcmp(name, "listen") == 0 || strcmp(name, "http-threads") == 0 ||
+				  strcmp(name, "max-jobs") == 0 || strcmp(name, "default-timeout") == 0 ||
+				  strcmp(name, "max-body-size") == 0;
+		bool run_only = strcmp(name, "timeout") == 0 || strcmp(name, "context") == 0;
+		if ((serve && run_only) || (!serve && serve_only))
+			continue;
+		opts[n++] = all[i];
+	}
+	return n;
+}

@@ -1,0 +1,85 @@
+/* serve.c - `coderunner serve`: the HTTP server.
+ * Owns: start-up order (mount namespace before any thread), the listening
+ * announcement tests rely on, and shutdown on SIGTERM/SIGINT. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../api/http_server.h"
+#include "../runtime/host.h"
+#include "../runtime/job_runner.h"
+#include "commands.h"
+
+#define MAX_OPTS 32
+
+static void serve_usage(FILE *f, const struct opt *opts, size_t n)
+{
+	fprintf(f, "usage: coderunner serve [OPTIONS]\n\n"
+		   "Serves POST /api/run, GET /api/health and GET /api/info. Needs root (or\n"
+		   "CAP_SYS_ADMIN) for namespaces and mounts. Every option can also be set\n"
+		   "from the environment variable shown.\n\nOptions:\n");
+	options_help(f, opts, n);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct config cfg;
+	struct opt opts[MAX_OPTS];
+	size_t n = config_options(&cfg, "serve", opts, MAX_OPTS);
+	struct opt_list pos;
+	struct error err = {{0}};
+	int rc = options_parse(opts, n, argc, argv, &pos, &err);
+	if (rc == 1) {
+		serve_usage(stdout, opts, n);
+		return 0;
+	}
+	if (rc < 0 || pos.n > 0) {
+		fprintf(stderr, "coderunner serve: %s\n", rc < 0 ? err.msg : "unexpected argument");
+		serve_usage(stderr, opts, n);
+		return 2;
+	}
+	if (cfg.limits.default_timeout_s > cfg.limits.max_timeout_s)
+		cfg.limits.default_timeout_s = cfg.limits.max_timeout_s;
+
+	/* Signals are taken by sigwait in this thread; every thread started
+	 * later inherits the mask (the sandbox init resets it for jobs). */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct host host;
+	if (host_setup(&host, cfg.rootfs, cfg.state_dir, &err) < 0) {
+		fprintf(stderr, "coderunner serve: %s\n", err.msg);
+		return 1;
+	}
+	struct job_runner runner;
+	if (job_runner_init(&runner, &host, &cfg.limits, cfg.max_jobs, cfg.uid_base,
+			    cfg.max_jobs) < 0) {
+		fprintf(stderr, "coderunner serve: out of memory\n");
+		return 1;
+	}
+	char *manifest = load_manifest(cfg.rootfs);
+	struct http_config hc = {.listen = cfg.listen,
+				 .threads = cfg.http_threads,
+				 .manifest_json = manifest};
+	char bound[128];
+	struct http_server *srv = http_server_start(&hc, &runner, bound, sizeof(bound), &err);
+	if (!srv) {
+		fprintf(stderr, "coderunner serve: %s\n", err.msg);
+		free(manifest);
+		return 1;
+	}
+	printf("coderunner: listening on http://%s (rootfs %s, %u concurrent jobs)\n", bound,
+	       cfg.rootfs, cfg.max_jobs);
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&stop, &sig);
+	fprintf(stderr, "coderunner: signal %d, stopping after running jobs finish\n", sig);
+	http_server_stop(srv);
+	job_runner_destroy(&runner);
+	free(manifest);
+	return 0;
+}

@@ -1,0 +1,12 @@
+/* netlink.h - bring the loopback interface up over rtnetlink (libmnl).
+ * Owns: the one link change a job's network namespace needs. Never creates
+ * an interface: a job has lo and nothing else. */
+#ifndef CODERUNNER_NETLINK_H
+#define CODERUNNER_NETLINK_H
+
+#include "error.h"
+
+/* Sets IFF_UP on lo in the calling process's network namespace. */
+int netlink_loopback_up(struct error *err);
+
+#endif

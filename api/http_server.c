@@ -2,6 +2,7 @@
 #include "http_server.h"
 
 #include <civetweb.h>
+#include <pthread.h>
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -98,44 +99,84 @@ static bool is_json_content_type(const char *ct)
 	       (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
 }
 
+/* The work of one /api/run request, done on a thread of our own. */
+struct run_call {
+	struct http_server *server;
+	char *body;
+	size_t len;
+	bool json;
+	const char *query;
+	int status;
+	char *response;
+};
+
+/* Parses, runs and encodes. civetweb's workers have ~100 KiB stacks, too
+ * small for deeply nested JSON or the sandbox set-up, so this runs on a
+ * thread with a stack sized for it. */
+static void *run_call_main(void *arg)
+{
+	struct run_call *c = arg;
+	const struct limits *lim = c->server->runner->limits;
+	struct job_spec spec;
+	struct api_error aerr = {0};
+	int rc = c->json ? request_parse_json(c->body, c->len, lim, &spec, &aerr)
+			 : request_parse_raw(c->body, c->len, c->query, lim, &spec, &aerr);
+	if (rc < 0) {
+		c->status = aerr.status;
+		c->response = response_encode_error(aerr.msg, aerr.status >= 500 && aerr.status != 501);
+		return NULL;
+	}
+	struct job_result res;
+	job_run(c->server->runner, &spec, &res);
+	job_spec_free(&spec);
+	c->status = res.exit_code == -1 ? 500 : 200;
+	if (res.exit_code == -1)
+		fprintf(stderr, "coderunner: job failed internally: %s\n", res.error);
+	c->response = response_encode_result(&res);
+	job_result_free(&res);
+	return NULL;
+}
+
+#define RUN_THREAD_STACK (8u << 20)
+
 /* POST /api/run: parse, run, respond. 200 for every job that ran. */
 static int handle_run(struct mg_connection *conn, struct http_server *s)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const struct limits *lim = s->runner->limits;
-	bool json = is_json_content_type(mg_get_header(conn, "Content-Type"));
-	size_t max = json ? lim->max_body_bytes : lim->max_script_bytes;
-	size_t len = 0;
+	struct run_call c = {.server = s,
+			     .json = is_json_content_type(mg_get_header(conn, "Content-Type")),
+			     .query = ri->query_string};
+	size_t max = c.json ? lim->max_body_bytes : lim->max_script_bytes;
 	bool too_big;
-	char *body = read_body(conn, max, &len, &too_big);
-	if (!body) {
+	c.body = read_body(conn, max, &c.len, &too_big);
+	if (!c.body) {
 		char msg[160];
 		if (!too_big)
 			return send_error(conn, 500, "out of memory reading the request body", true);
 		snprintf(msg, sizeof(msg), "%s exceeds the %zu-byte limit",
-			 json ? "request body" : "script (raw request body)", max);
+			 c.json ? "request body" : "script (raw request body)", max);
 		return send_error(conn, 413, msg, true);
 	}
-	struct job_spec spec;
-	struct api_error aerr = {0};
-	int rc = json ? request_parse_json(body, len, lim, &spec, &aerr)
-		      : request_parse_raw(body, len, ri->query_string, lim, &spec, &aerr);
-	free(body);
-	if (rc < 0)
-		return send_error(conn, aerr.status, aerr.msg, false);
-	struct job_result res;
-	job_run(s->runner, &spec, &res);
-	job_spec_free(&spec);
-	char *out = response_encode_result(&res);
-	int status = res.exit_code == -1 ? 500 : 200;
-	if (res.exit_code == -1)
-		fprintf(stderr, "coderunner: job failed internally: %s\n", res.error);
-	job_result_free(&res);
-	if (!out)
+	pthread_attr_t attr;
+	pthread_t tid;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, RUN_THREAD_STACK);
+	int err = pthread_create(&tid, &attr, run_call_main, &c);
+	pthread_attr_destroy(&attr);
+	if (err == 0)
+		pthread_join(tid, NULL);
+	free(c.body);
+	if (err != 0) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "cannot start a job thread: %s", strerror(err));
+		return send_error(conn, 500, msg, true);
+	}
+	if (!c.response)
 		return send_error(conn, 500, "out of memory encoding the result", true);
-	send_body(conn, status, "application/json", out, strlen(out), false);
-	free(out);
-	return status;
+	send_body(conn, c.status, "application/json", c.response, strlen(c.response), false);
+	free(c.response);
+	return c.status;
 }
 
 static int method_not_allowed(struct mg_connection *conn, const char *allow)

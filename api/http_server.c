@@ -30,8 +30,8 @@ static void send_body(struct mg_connection *conn, int status, const char *type, 
 	mg_response_header_add(conn, "Content-Type", type, -1);
 	mg_response_header_add(conn, "Content-Length", clen, -1);
 	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	if (close_conn)
-		mg_response_header_add(conn, "Connection", "close", -1);
+	if (close_conn) /* e.g. after refusing a body we did not read */
+		mg_disable_connection_keep_alive(conn);
 	mg_response_header_send(conn);
 	mg_write(conn, body, len);
 }
@@ -123,7 +123,8 @@ static void *run_call_main(void *arg)
 			 : request_parse_raw(c->body, c->len, c->query, lim, &spec, &aerr);
 	if (rc < 0) {
 		c->status = aerr.status;
-		c->response = response_encode_error(aerr.msg, aerr.status >= 500 && aerr.status != 501);
+		c->response =
+		    response_encode_error(aerr.msg, aerr.status >= 500 && aerr.status != 501);
 		return NULL;
 	}
 	struct job_result res;
@@ -153,7 +154,8 @@ static int handle_run(struct mg_connection *conn, struct http_server *s)
 	if (!c.body) {
 		char msg[160];
 		if (!too_big)
-			return send_error(conn, 500, "out of memory reading the request body", true);
+			return send_error(conn, 500, "out of memory reading the request body",
+					  true);
 		snprintf(msg, sizeof(msg), "%s exceeds the %zu-byte limit",
 			 c.json ? "request body" : "script (raw request body)", max);
 		return send_error(conn, 413, msg, true);
@@ -203,7 +205,8 @@ static int route(struct mg_connection *conn, void *cbdata)
 	struct http_server *s = cbdata;
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const char *uri = ri->local_uri ? ri->local_uri : "";
-	bool get = strcmp(ri->request_method, "GET") == 0 || strcmp(ri->request_method, "HEAD") == 0;
+	bool get =
+	    strcmp(ri->request_method, "GET") == 0 || strcmp(ri->request_method, "HEAD") == 0;
 	if (strcmp(uri, "/api/run") == 0) {
 		if (strcmp(ri->request_method, "POST") != 0)
 			return method_not_allowed(conn, "POST");
@@ -262,22 +265,18 @@ struct http_server *http_server_start(const struct http_config *cfg, struct job_
 	char threads[16], timeout_ms[32];
 	snprintf(threads, sizeof(threads), "%u", cfg->threads);
 	/* long enough for the longest job, so civetweb never cuts one off */
-	snprintf(timeout_ms, sizeof(timeout_ms), "%.0f", (runner->limits->max_timeout_s + 120) * 1000);
-	const char *options[] = {"listening_ports",
-				 cfg->listen,
-				 "num_threads",
-				 threads,
-				 "request_timeout_ms",
-				 timeout_ms,
-				 "enable_keep_alive",
-				 "yes",
-				 NULL};
+	snprintf(timeout_ms, sizeof(timeout_ms), "%.0f",
+		 (runner->limits->max_timeout_s + 120) * 1000);
+	const char *options[] = {
+	    "listening_ports", cfg->listen,	    "num_threads", threads, "request_timeout_ms",
+	    timeout_ms,	       "enable_keep_alive", "yes",	   NULL};
 	mg_init_library(0);
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof(cb));
 	s->ctx = mg_start(&cb, s, options);
 	if (!s->ctx) {
-		error_set(err, 0, "cannot listen on %s (address in use, or not ip:port?)", cfg->listen);
+		error_set(err, 0, "cannot listen on %s (address in use, or not ip:port?)",
+			  cfg->listen);
 		free(s->info_json);
 		free(s);
 		return NULL;

@@ -10,8 +10,8 @@
 struct http_server;
 
 struct http_config {
-	const char *listen;        /* "127.0.0.1:8080"; port 0 picks a free one */
-	unsigned threads;          /* civetweb worker threads */
+	const char *listen;	   /* "127.0.0.1:8080"; port 0 picks a free one */
+	unsigned threads;	   /* civetweb worker threads */
 	const char *manifest_json; /* rootfs manifest reported at /api/info, or NULL */
 };
 

@@ -54,11 +54,14 @@ bool path_is_safe(const char *path, size_t len, char *why, size_t why_len)
 			return false;
 		}
 		if (seg[0] == '.') {
-			snprintf(why, why_len, "has a segment starting with a dot (hidden names are not allowed)");
+			snprintf(
+			    why, why_len,
+			    "has a segment starting with a dot (hidden names are not allowed)");
 			return false;
 		}
 		if (seg_len > PATH_MAX_SEGMENT) {
-			snprintf(why, why_len, "has a segment longer than %d bytes", PATH_MAX_SEGMENT);
+			snprintf(why, why_len, "has a segment longer than %d bytes",
+				 PATH_MAX_SEGMENT);
 			return false;
 		}
 		if (++depth > PATH_MAX_DEPTH) {

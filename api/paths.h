@@ -7,9 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PATH_MAX_BYTES 1024
+#define PATH_MAX_BYTES	 1024
 #define PATH_MAX_SEGMENT 255
-#define PATH_MAX_DEPTH 16
+#define PATH_MAX_DEPTH	 16
 
 /* Checks a relative path: non-empty, valid UTF-8, no NUL or control
  * characters, no backslash, not absolute, no empty, "." or ".." segments, no

@@ -18,10 +18,10 @@
 
 #define MAX_DEPENDENCIES 15
 
-static const char *const known_fields[] = {"script",    "files",     "entry_point",
-					   "context",   "timeout_s", "dependencies"};
+static const char *const known_fields[] = {"script",  "files",	   "entry_point",
+					   "context", "timeout_s", "dependencies"};
 static const char known_fields_text[] =
-	"script, files, entry_point, context, timeout_s, dependencies";
+    "script, files, entry_point, context, timeout_s, dependencies";
 
 int api_error_set(struct api_error *err, int status, const char *fmt, ...)
 {
@@ -52,7 +52,8 @@ static int spec_add_file(struct job_spec *spec, char *path, unsigned char *data,
 static int reject_nul(const char *body, size_t len, struct api_error *err)
 {
 	if (memchr(body, '\0', len))
-		return api_error_set(err, 400, "request body contains a NUL byte, which JSON does not allow");
+		return api_error_set(err, 400,
+				     "request body contains a NUL byte, which JSON does not allow");
 	for (size_t i = 0; i + 5 < len; i++) {
 		if (body[i] != '\\' || body[i + 1] != 'u')
 			continue;
@@ -60,10 +61,11 @@ static int reject_nul(const char *body, size_t len, struct api_error *err)
 		for (size_t j = i; j > 0 && body[j - 1] == '\\'; j--)
 			backslashes++;
 		if (backslashes % 2 == 0 && strncmp(body + i + 2, "0000", 4) == 0)
-			return api_error_set(err, 400,
-					     "JSON string contains \\u0000 at byte %zu; send binary data as "
-					     "{\"content\": \"<base64>\", \"encoding\": \"base64\"}",
-					     i);
+			return api_error_set(
+			    err, 400,
+			    "JSON string contains \\u0000 at byte %zu; send binary data as "
+			    "{\"content\": \"<base64>\", \"encoding\": \"base64\"}",
+			    i);
 	}
 	return 0;
 }
@@ -97,16 +99,19 @@ static int decode_content(const cJSON *item, const char *where, const struct lim
 		{
 			if (strcmp(f->string, "content") == 0) {
 				if (!cJSON_IsString(f))
-					return api_error_set(err, 400, "%s.content: must be a string", where);
+					return api_error_set(err, 400,
+							     "%s.content: must be a string", where);
 				text = f->valuestring;
 			} else if (strcmp(f->string, "encoding") == 0) {
 				if (!cJSON_IsString(f))
-					return api_error_set(err, 400, "%s.encoding: must be a string", where);
+					return api_error_set(
+					    err, 400, "%s.encoding: must be a string", where);
 				encoding = f->valuestring;
 			} else {
-				return api_error_set(err, 400,
-						     "%s: unknown field \"%s\"; allowed: content, encoding",
-						     where, f->string);
+				return api_error_set(
+				    err, 400,
+				    "%s: unknown field \"%s\"; allowed: content, encoding", where,
+				    f->string);
 			}
 		}
 		if (!text)
@@ -121,27 +126,31 @@ static int decode_content(const cJSON *item, const char *where, const struct lim
 	if (strcasecmp(encoding, "base64") == 0) {
 		size_t bad_at = 0;
 		if (base64_decode(text, tlen, data, len, &bad_at) < 0)
-			return api_error_set(err, 400, "%s: invalid base64 at character %zu", where, bad_at);
+			return api_error_set(err, 400, "%s: invalid base64 at character %zu", where,
+					     bad_at);
 	} else if (strcasecmp(encoding, "utf-8") == 0 || strcasecmp(encoding, "utf8") == 0) {
 		if (!utf8_valid((const unsigned char *)text, tlen))
-			return api_error_set(err, 400,
-					     "%s: content is not valid UTF-8; send binary data with "
-					     "\"encoding\": \"base64\"",
-					     where);
+			return api_error_set(
+			    err, 400,
+			    "%s: content is not valid UTF-8; send binary data with "
+			    "\"encoding\": \"base64\"",
+			    where);
 		*data = malloc(tlen + 1);
 		if (!*data)
 			return api_error_set(err, 500, "out of memory");
 		memcpy(*data, text, tlen + 1);
 		*len = tlen;
 	} else {
-		return api_error_set(err, 400, "%s: unknown encoding \"%s\"; use \"utf-8\" or \"base64\"",
+		return api_error_set(err, 400,
+				     "%s: unknown encoding \"%s\"; use \"utf-8\" or \"base64\"",
 				     where, encoding);
 	}
 	if (*len > lim->max_file_bytes) {
 		free(*data);
 		*data = NULL;
-		return api_error_set(err, 413, "%s: decoded size %zu bytes exceeds the %zu-byte limit",
-				     where, *len, lim->max_file_bytes);
+		return api_error_set(err, 413,
+				     "%s: decoded size %zu bytes exceeds the %zu-byte limit", where,
+				     *len, lim->max_file_bytes);
 	}
 	return 0;
 }
@@ -152,14 +161,15 @@ static int parse_file_map(const cJSON *obj, const char *field, const char *prefi
 			  const struct limits *lim, struct job_spec *spec, struct api_error *err)
 {
 	if (!cJSON_IsObject(obj))
-		return api_error_set(err, 400, "%s: must be an object mapping file names to contents",
-				     field);
+		return api_error_set(err, 400,
+				     "%s: must be an object mapping file names to contents", field);
 	size_t count = 0, total = 0;
 	const cJSON *item;
 	cJSON_ArrayForEach(item, obj)
 	{
 		if (++count > lim->max_files)
-			return api_error_set(err, 400, "%s: more than %zu files", field, lim->max_files);
+			return api_error_set(err, 400, "%s: more than %zu files", field,
+					     lim->max_files);
 		char where[PATH_MAX_BYTES + 64], why[128];
 		snprintf(where, sizeof(where), "%s[\"%.*s\"]", field, PATH_MAX_BYTES, item->string);
 		if (!path_is_safe(item->string, strlen(item->string), why, sizeof(why)))
@@ -171,7 +181,8 @@ static int parse_file_map(const cJSON *obj, const char *field, const char *prefi
 		total += len;
 		if (total > lim->max_total_bytes) {
 			free(data);
-			return api_error_set(err, 413, "%s: total decoded size exceeds the %zu-byte limit",
+			return api_error_set(err, 413,
+					     "%s: total decoded size exceeds the %zu-byte limit",
 					     field, lim->max_total_bytes);
 		}
 		size_t plen = strlen(prefix) + strlen(item->string) + 1;
@@ -194,15 +205,16 @@ static int check_conflicts(const struct job_spec *spec, struct api_error *err)
 	for (size_t i = 0; i < spec->nfiles; i++) {
 		const char *p = spec->files[i].path;
 		if (strcmp(p, "input") == 0 || strcmp(p, "output") == 0)
-			return api_error_set(err, 400,
-					     "files[\"%s\"]: name is reserved for the %s/ folder", p, p);
+			return api_error_set(
+			    err, 400, "files[\"%s\"]: name is reserved for the %s/ folder", p, p);
 		for (size_t j = 0; j < i; j++) {
 			if (path_conflicts(p, spec->files[j].path))
-				return api_error_set(err, 400,
-						     "duplicate path: \"%s\" and \"%s\" name the same "
-						     "file or a file and a folder (context files live "
-						     "under input/)",
-						     spec->files[j].path, p);
+				return api_error_set(
+				    err, 400,
+				    "duplicate path: \"%s\" and \"%s\" name the same "
+				    "file or a file and a folder (context files live "
+				    "under input/)",
+				    spec->files[j].path, p);
 		}
 	}
 	return 0;
@@ -222,14 +234,16 @@ static int parse_dependencies(const cJSON *deps, struct api_error *err)
 	cJSON_ArrayForEach(d, deps)
 	{
 		if (!cJSON_IsString(d) || d->valuestring[0] == '\0')
-			return api_error_set(err, 400, "dependencies[%d]: must be a non-empty string", i);
+			return api_error_set(err, 400,
+					     "dependencies[%d]: must be a non-empty string", i);
 		i++;
 	}
 	if (n > 0)
-		return api_error_set(err, 501,
-				     "dependencies: installing packages is not supported by this "
-				     "server yet; the rootfs already has numpy, pandas, scipy, "
-				     "scikit-learn, matplotlib and more (GET /api/info lists them)");
+		return api_error_set(
+		    err, 501,
+		    "dependencies: installing packages is not supported by this "
+		    "server yet; the rootfs already has numpy, pandas, scipy, "
+		    "scikit-learn, matplotlib and more (GET /api/info lists them)");
 	return 0;
 }
 
@@ -238,7 +252,8 @@ static int parse_timeout(double v, bool is_number, const struct limits *lim, dou
 			 struct api_error *err)
 {
 	if (!is_number || !isfinite(v) || v <= 0)
-		return api_error_set(err, 400, "timeout_s: must be a number of seconds greater than 0");
+		return api_error_set(err, 400,
+				     "timeout_s: must be a number of seconds greater than 0");
 	*out = v > lim->max_timeout_s ? lim->max_timeout_s : v;
 	return 0;
 }
@@ -261,7 +276,8 @@ static int resolve_entry_point(const cJSON *ep, struct job_spec *spec, struct ap
 		if (!path_is_safe(name, strlen(name), why, sizeof(why)))
 			return api_error_set(err, 400, "entry_point: path %s", why);
 		if (!ends_with(name, ".py"))
-			return api_error_set(err, 400, "entry_point: \"%s\" must be a .py file", name);
+			return api_error_set(err, 400, "entry_point: \"%s\" must be a .py file",
+					     name);
 	}
 	for (size_t i = 0; i < spec->nfiles; i++) {
 		if (strcmp(spec->files[i].path, name) == 0) {
@@ -294,26 +310,30 @@ static int parse_object(const cJSON *root, const struct limits *lim, struct job_
 	cJSON_ArrayForEach(f, root)
 	{
 		if (!is_known_field(f->string))
-			return api_error_set(err, 400, "unknown field \"%.200s\"; allowed fields: %s",
+			return api_error_set(err, 400,
+					     "unknown field \"%.200s\"; allowed fields: %s",
 					     f->string, known_fields_text);
-		const cJSON **slot = strcmp(f->string, "script") == 0	    ? &script
-				     : strcmp(f->string, "files") == 0	    ? &files
+		const cJSON **slot = strcmp(f->string, "script") == 0	     ? &script
+				     : strcmp(f->string, "files") == 0	     ? &files
 				     : strcmp(f->string, "entry_point") == 0 ? &entry
 				     : strcmp(f->string, "context") == 0     ? &context
 				     : strcmp(f->string, "timeout_s") == 0   ? &timeout
 									     : &deps;
 		if (*slot)
-			return api_error_set(err, 400, "field \"%s\" appears more than once", f->string);
+			return api_error_set(err, 400, "field \"%s\" appears more than once",
+					     f->string);
 		*slot = f;
 	}
 	if (script && files)
-		return api_error_set(err, 400,
-				     "script and files are exclusive: send one script, or files with "
-				     "an entry_point");
+		return api_error_set(
+		    err, 400,
+		    "script and files are exclusive: send one script, or files with "
+		    "an entry_point");
 	if (!script && !files)
-		return api_error_set(err, 400,
-				     "missing code: send \"script\" (a string) or \"files\" (an object) "
-				     "with an \"entry_point\"");
+		return api_error_set(
+		    err, 400,
+		    "missing code: send \"script\" (a string) or \"files\" (an object) "
+		    "with an \"entry_point\"");
 	if (entry && !files)
 		return api_error_set(err, 400, "entry_point: only valid together with files");
 	if (deps && parse_dependencies(deps, err) < 0)
@@ -327,8 +347,9 @@ static int parse_object(const cJSON *root, const struct limits *lim, struct job_
 			return api_error_set(err, 400, "script: must be a string");
 		size_t len = strlen(script->valuestring);
 		if (len > lim->max_script_bytes)
-			return api_error_set(err, 413, "script: %zu bytes exceeds the %zu-byte limit",
-					     len, lim->max_script_bytes);
+			return api_error_set(err, 413,
+					     "script: %zu bytes exceeds the %zu-byte limit", len,
+					     lim->max_script_bytes);
 		if (!utf8_valid((const unsigned char *)script->valuestring, len))
 			return api_error_set(err, 400, "script: not valid UTF-8");
 		char *path = strdup("main.py");
@@ -366,8 +387,8 @@ int request_parse_json(const char *body, size_t len, const struct limits *lim,
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	if (!root) {
-		size_t off = end && end >= body && end <= body + len ? (size_t)(end - body) : 0, line,
-		       col;
+		size_t off = end && end >= body && end <= body + len ? (size_t)(end - body) : 0,
+		       line, col;
 		offset_position(body, off, &line, &col);
 		return api_error_set(err, 400,
 				     "malformed JSON at byte %zu (line %zu, column %zu)%s", off,
@@ -377,7 +398,8 @@ int request_parse_json(const char *body, size_t len, const struct limits *lim,
 		end++;
 	int rc;
 	if (end != body + len) {
-		rc = api_error_set(err, 400, "malformed JSON: unexpected data after the object at byte %zu",
+		rc = api_error_set(err, 400,
+				   "malformed JSON: unexpected data after the object at byte %zu",
 				   (size_t)(end - body));
 	} else if (!cJSON_IsObject(root)) {
 		rc = api_error_set(err, 400, "request body must be a JSON object");
@@ -409,13 +431,15 @@ int request_parse_raw(const char *body, size_t len, const char *query, const str
 			num[nlen] = '\0';
 			char *e = NULL;
 			double v = strtod(num, &e);
-			if (parse_timeout(v, e != num && *e == '\0', lim, &spec->timeout_s, err) < 0)
+			if (parse_timeout(v, e != num && *e == '\0', lim, &spec->timeout_s, err) <
+			    0)
 				return -1;
 		} else if (plen > 0) {
-			return api_error_set(err, 400,
-					     "unknown query parameter \"%.*s\"; raw mode accepts only "
-					     "timeout_s",
-					     (int)(plen > 100 ? 100 : plen), q);
+			return api_error_set(
+			    err, 400,
+			    "unknown query parameter \"%.*s\"; raw mode accepts only "
+			    "timeout_s",
+			    (int)(plen > 100 ? 100 : plen), q);
 		}
 		q = amp ? amp + 1 : q + plen;
 	}

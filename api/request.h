@@ -25,6 +25,6 @@ int request_parse_raw(const char *body, size_t len, const char *query, const str
 
 /* Formats err and returns -1. */
 int api_error_set(struct api_error *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

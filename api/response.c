@@ -39,8 +39,8 @@ static int add_artifact(cJSON *arts, const struct artifact *a)
 	cJSON *obj = cJSON_AddObjectToObject(arts, a->path);
 	int rc = obj && cJSON_AddStringToObject(obj, "content", b64) &&
 			 cJSON_AddStringToObject(obj, "encoding", "base64")
-		 ? 0
-		 : -1;
+		     ? 0
+		     : -1;
 	free(b64);
 	return rc;
 }
@@ -67,7 +67,8 @@ char *response_encode_result(const struct job_result *res)
 	cJSON_AddBoolToObject(root, "stderr_truncated", res->err.dropped > 0);
 	cJSON_AddNumberToObject(root, "stdout_dropped_bytes", (double)res->out.dropped);
 	cJSON_AddNumberToObject(root, "stderr_dropped_bytes", (double)res->err.dropped);
-	cJSON_AddNumberToObject(root, "duration_ms", (double)(long long)(res->duration_ms * 10) / 10);
+	cJSON_AddNumberToObject(root, "duration_ms",
+				(double)(long long)(res->duration_ms * 10) / 10);
 	if (res->exit_code == -1)
 		cJSON_AddStringToObject(root, "error", res->error);
 	char *out = rc == 0 ? cJSON_PrintUnformatted(root) : NULL;

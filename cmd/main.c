@@ -20,27 +20,6 @@ static void usage(FILE *f)
 		   "  help      this text; `coderunner COMMAND --help` for a command's options\n");
 }
 
-char *load_manifest(const char *rootfs)
-{
-	char path[4096];
-	for (int i = 0; i < 2; i++) {
-		if (i == 0)
-			snprintf(path, sizeof(path), "%s.manifest.json", rootfs);
-		else
-			snprintf(path, sizeof(path), "%s/etc/coderunner/manifest.json", rootfs);
-		FILE *f = fopen(path, "rb");
-		if (!f)
-			continue;
-		char *buf = malloc(1 << 20);
-		size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-		fclose(f);
-		if (buf)
-			buf[n] = '\0';
-		return buf;
-	}
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "__sandbox-init") == 0)

@@ -49,7 +49,8 @@ static int apply(const struct opt *o, const char *value, const char *source, str
 		if (end == value || *end || errno || value[0] == '-' ||
 		    (o->type == OPT_UINT && (v == 0 || v > UINT_MAX)))
 			return error_set(err, 0, "%s for --%s: \"%s\" is not a %s", source, o->name,
-					 value, o->type == OPT_UINT ? "positive integer" : "number");
+					 value,
+					 o->type == OPT_UINT ? "positive integer" : "number");
 		if (o->type == OPT_UINT)
 			*(unsigned *)o->target = (unsigned)v;
 		else
@@ -59,14 +60,16 @@ static int apply(const struct opt *o, const char *value, const char *source, str
 	case OPT_SECONDS: {
 		double v = strtod(value, &end);
 		if (end == value || *end || !isfinite(v) || v <= 0)
-			return error_set(err, 0, "%s for --%s: \"%s\" is not a positive number of seconds",
+			return error_set(err, 0,
+					 "%s for --%s: \"%s\" is not a positive number of seconds",
 					 source, o->name, value);
 		*(double *)o->target = v;
 		return 0;
 	}
 	case OPT_SIZE:
 		if (parse_size(value, (size_t *)o->target) < 0)
-			return error_set(err, 0, "%s for --%s: \"%s\" is not a size (e.g. 512K, 16M)",
+			return error_set(err, 0,
+					 "%s for --%s: \"%s\" is not a size (e.g. 512K, 16M)",
 					 source, o->name, value);
 		return 0;
 	case OPT_LIST: {

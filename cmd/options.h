@@ -24,10 +24,10 @@ struct opt_list {
 };
 
 struct opt {
-	const char *name;  /* "listen" for --listen */
-	const char *env;   /* "CODERUNNER_LISTEN", or NULL */
+	const char *name; /* "listen" for --listen */
+	const char *env;  /* "CODERUNNER_LISTEN", or NULL */
 	enum opt_type type;
-	const char *def;   /* default as text, or NULL */
+	const char *def; /* default as text, or NULL */
 	const char *help;
 	void *target;
 };

@@ -87,8 +87,10 @@ int cmd_run(int argc, char **argv)
 	struct limits *lim = &cfg.limits;
 	if (lim->max_timeout_s < lim->default_timeout_s)
 		lim->max_timeout_s = lim->default_timeout_s;
-	struct job_spec spec = {.timeout_s = lim->default_timeout_s, .entry_point = strdup("main.py")};
-	rc = spec.entry_point ? add_file(&spec, pos.items[0], "main.py", lim->max_script_bytes) : -1;
+	struct job_spec spec = {.timeout_s = lim->default_timeout_s,
+				.entry_point = strdup("main.py")};
+	rc =
+	    spec.entry_point ? add_file(&spec, pos.items[0], "main.py", lim->max_script_bytes) : -1;
 	for (size_t i = 0; rc == 0 && i < cfg.context.n; i++) {
 		const char *src = cfg.context.items[i], *base = strrchr(src, '/');
 		base = base ? base + 1 : src;

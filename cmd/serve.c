@@ -56,15 +56,14 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	struct job_runner runner;
-	if (job_runner_init(&runner, &host, &cfg.limits, cfg.max_jobs, cfg.uid_base,
-			    cfg.max_jobs) < 0) {
+	if (job_runner_init(&runner, &host, &cfg.limits, cfg.max_jobs, cfg.uid_base, cfg.max_jobs) <
+	    0) {
 		fprintf(stderr, "coderunner serve: out of memory\n");
 		return 1;
 	}
 	char *manifest = load_manifest(cfg.rootfs);
-	struct http_config hc = {.listen = cfg.listen,
-				 .threads = cfg.http_threads,
-				 .manifest_json = manifest};
+	struct http_config hc = {
+	    .listen = cfg.listen, .threads = cfg.http_threads, .manifest_json = manifest};
 	char bound[128];
 	struct http_server *srv = http_server_start(&hc, &runner, bound, sizeof(bound), &err);
 	if (!srv) {

@@ -13,7 +13,7 @@
 
 #include "../api/utf8.h"
 
-#define MAX_DEPTH 32
+#define MAX_DEPTH	   32
 #define MAX_ENTRIES_WALKED 100000
 #define MAX_OMITTED_LISTED 100
 
@@ -28,7 +28,7 @@ struct walk {
 
 /* Records a left-out file; past MAX_OMITTED_LISTED only counts them. */
 static void omit(struct walk *w, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void omit(struct walk *w, const char *path, const char *fmt, ...)
 {
 	if (w->res->nomitted >= MAX_OMITTED_LISTED) {
@@ -188,7 +188,8 @@ int artifacts_collect(const char *workspace, const struct limits *lim, struct jo
 		char **n = realloc(res->omitted, (res->nomitted + 1) * sizeof(*n));
 		if (n) {
 			res->omitted = n;
-			if (asprintf(&line, "... and %zu more files left out", w.omitted_unlisted) >= 0)
+			if (asprintf(&line, "... and %zu more files left out",
+				     w.omitted_unlisted) >= 0)
 				res->omitted[res->nomitted++] = line;
 		}
 	}

@@ -12,6 +12,6 @@ struct error {
 /* Formats msg and appends ": strerror(errnum)" when errnum != 0; returns -1
  * so callers can write `return error_set(err, errno, "open %s", path);`. */
 int error_set(struct error *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

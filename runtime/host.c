@@ -37,9 +37,9 @@ int host_check_rootfs(const char *rootfs, struct error *err)
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", rootfs, needed[i]);
 		if (stat(p, &st) < 0)
-			return error_set(err, errno,
-					 "rootfs %s is incomplete (%s); build it with `make rootfs`",
-					 rootfs, p);
+			return error_set(
+			    err, errno, "rootfs %s is incomplete (%s); build it with `make rootfs`",
+			    rootfs, p);
 	}
 	return 0;
 }
@@ -50,10 +50,12 @@ int host_setup(struct host *h, const char *rootfs, const char *state_dir, struct
 	h->exe_fd = h->devnull_fd = -1;
 	if (host_check_rootfs(rootfs, err) < 0)
 		return -1;
-	if (snprintf(h->state_dir, sizeof(h->state_dir), "%s", state_dir) >= (int)sizeof(h->state_dir) ||
+	if (snprintf(h->state_dir, sizeof(h->state_dir), "%s", state_dir) >=
+		(int)sizeof(h->state_dir) ||
 	    snprintf(h->rootfs_mnt, sizeof(h->rootfs_mnt), "%s/rootfs", state_dir) >=
-		    (int)sizeof(h->rootfs_mnt) ||
-	    snprintf(h->jobs_dir, sizeof(h->jobs_dir), "%s/jobs", state_dir) >= (int)sizeof(h->jobs_dir))
+		(int)sizeof(h->rootfs_mnt) ||
+	    snprintf(h->jobs_dir, sizeof(h->jobs_dir), "%s/jobs", state_dir) >=
+		(int)sizeof(h->jobs_dir))
 		return error_set(err, ENAMETOOLONG, "state dir %s", state_dir);
 
 	h->exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -66,9 +68,10 @@ int host_setup(struct host *h, const char *rootfs, const char *state_dir, struct
 	if (mkdir_p(state_dir, err) < 0)
 		return -1;
 	if (unshare(CLONE_NEWNS) < 0)
-		return error_set(err, errno,
-				 "unshare(CLONE_NEWNS) (needs root or CAP_SYS_ADMIN; run as root, or "
-				 "in Kubernetes give the pod privileged or SYS_ADMIN)");
+		return error_set(
+		    err, errno,
+		    "unshare(CLONE_NEWNS) (needs root or CAP_SYS_ADMIN; run as root, or "
+		    "in Kubernetes give the pod privileged or SYS_ADMIN)");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return error_set(err, errno, "make / private in the server's mount namespace");
 	if (mount("coderunner", state_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -80,8 +83,8 @@ int host_setup(struct host *h, const char *rootfs, const char *state_dir, struct
 		return error_set(err, errno, "mkdir %s", h->jobs_dir);
 	if (mount(rootfs, h->rootfs_mnt, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return error_set(err, errno, "bind %s on %s", rootfs, h->rootfs_mnt);
-	if (mount(NULL, h->rootfs_mnt, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
-		  NULL) < 0)
+	if (mount(NULL, h->rootfs_mnt, NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 		return error_set(err, errno, "remount %s read-only", h->rootfs_mnt);
 	return 0;
 }

@@ -13,8 +13,8 @@ struct host {
 	char state_dir[PATH_MAX];  /* tmpfs, private to this process */
 	char rootfs_mnt[PATH_MAX]; /* state_dir/rootfs: read-only, nosuid, nodev */
 	char jobs_dir[PATH_MAX];   /* state_dir/jobs: one tmpfs per job */
-	int exe_fd;                /* our own binary, re-executed as sandbox init */
-	int devnull_fd;            /* stdin of every job */
+	int exe_fd;		   /* our own binary, re-executed as sandbox init */
+	int devnull_fd;		   /* stdin of every job */
 };
 
 /* Enters a private mount namespace, mounts a tmpfs on state_dir and binds

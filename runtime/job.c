@@ -32,4 +32,3 @@ void job_result_free(struct job_result *res)
 	free(res->omitted);
 	memset(res, 0, sizeof(*res));
 }
-

@@ -15,7 +15,7 @@ struct job_runner {
 	const struct limits *limits;
 	struct admission admission;
 	unsigned long id_base; /* first host uid of slot 0's range */
-	unsigned cpus;         /* thread-count hint passed to jobs */
+	unsigned cpus;	       /* thread-count hint passed to jobs */
 	atomic_ulong next_id;
 };
 

@@ -7,16 +7,16 @@
 #include <stddef.h>
 
 struct limits {
-	size_t max_body_bytes;          /* whole HTTP request body */
-	size_t max_script_bytes;        /* `script` or raw-mode body */
-	size_t max_files;               /* entries in `files`, and in `context` (separately) */
-	size_t max_file_bytes;          /* one decoded file */
-	size_t max_total_bytes;         /* all decoded `context` (and, separately, `files`) */
-	size_t max_artifacts_bytes;     /* all artifacts returned */
-	size_t max_artifact_count;      /* artifacts listed before the rest are omitted */
-	size_t stdout_cap;              /* bytes of stdout kept */
-	size_t stderr_cap;              /* bytes of stderr kept */
-	size_t workspace_bytes;         /* size of each job's /workspace, /tmp, /dev/shm tmpfs */
+	size_t max_body_bytes;	    /* whole HTTP request body */
+	size_t max_script_bytes;    /* `script` or raw-mode body */
+	size_t max_files;	    /* entries in `files`, and in `context` (separately) */
+	size_t max_file_bytes;	    /* one decoded file */
+	size_t max_total_bytes;	    /* all decoded `context` (and, separately, `files`) */
+	size_t max_artifacts_bytes; /* all artifacts returned */
+	size_t max_artifact_count;  /* artifacts listed before the rest are omitted */
+	size_t stdout_cap;	    /* bytes of stdout kept */
+	size_t stderr_cap;	    /* bytes of stderr kept */
+	size_t workspace_bytes;	    /* size of each job's /workspace, /tmp, /dev/shm tmpfs */
 	double default_timeout_s;
 	double max_timeout_s;
 };

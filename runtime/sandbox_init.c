@@ -23,10 +23,10 @@
 #include "netlink.h"
 #include "spawn.h"
 
-#define STATUS_FD 3
+#define STATUS_FD    3
 #define SETUP_FAILED 125
-#define MPL_SRC "/etc/coderunner/mplconfig"
-#define MPL_DIR "/tmp/.matplotlib"
+#define MPL_SRC	     "/etc/coderunner/mplconfig"
+#define MPL_DIR	     "/tmp/.matplotlib"
 
 /* Reports a set-up failure to the server over the status pipe and exits;
  * the server turns it into an internal error (exit_code -1). */
@@ -86,7 +86,8 @@ static void build_dev(const char *root, const char *tmpfs_opts_1777)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/dev", root);
-	mount_or_die("dev", path, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=64");
+	mount_or_die("dev", path, "tmpfs", MS_NOSUID | MS_NOEXEC,
+		     "mode=0755,size=64k,nr_inodes=64");
 	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
 		bind_device(root, nodes[i]);
@@ -122,7 +123,8 @@ static void mask_proc(void)
 			continue;
 		mount_or_die(dirs[i], dirs[i], NULL, MS_BIND | MS_REC, NULL);
 		mount_or_die(NULL, dirs[i], NULL,
-			     MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+			     MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			     NULL);
 	}
 }
 
@@ -229,7 +231,8 @@ static __attribute__((noreturn)) void exec_job(const char *entry, char **env)
 	setsid();
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
 		prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-	if (setgroups(0, NULL) < 0 || setresgid(SANDBOX_JOB_ID, SANDBOX_JOB_ID, SANDBOX_JOB_ID) < 0 ||
+	if (setgroups(0, NULL) < 0 ||
+	    setresgid(SANDBOX_JOB_ID, SANDBOX_JOB_ID, SANDBOX_JOB_ID) < 0 ||
 	    setresuid(SANDBOX_JOB_ID, SANDBOX_JOB_ID, SANDBOX_JOB_ID) < 0)
 		die(errno, "drop to uid %u", SANDBOX_JOB_ID);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

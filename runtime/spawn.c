@@ -14,7 +14,7 @@
 
 /* fd numbers the init finds its channels on (see sandbox_init.c). */
 #define CHILD_STATUS_FD 3
-#define CHILD_EXE_FD 4
+#define CHILD_EXE_FD	4
 /* child-side fds are moved above this so dup2 to 0..4 never clobbers one */
 #define HIGH_FD 16
 
@@ -57,7 +57,7 @@ static int move_high(int *fd)
 
 /* Runs in the cloned child, in the new namespaces. Raw syscalls only. */
 static __attribute__((noreturn)) void child_exec(int sync_rd, int devnull, int out_wr, int err_wr,
-						  int status_wr, int exe_fd, char *const argv[])
+						 int status_wr, int exe_fd, char *const argv[])
 {
 	static const char fail_sync[] = "sandbox: parent did not finish the uid map\n";
 	static const char fail_ids[] = "sandbox: cannot become root of the user namespace\n";
@@ -108,13 +108,18 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 		  struct error *err)
 {
 	int out[2] = {-1, -1}, errp[2] = {-1, -1}, status[2] = {-1, -1}, sync[2] = {-1, -1};
-	*proc = (struct sandbox_proc){.pid = -1, .pidfd = -1, .out_fd = -1, .err_fd = -1,
-				      .status_fd = -1};
+	*proc = (struct sandbox_proc){
+	    .pid = -1, .pidfd = -1, .out_fd = -1, .err_fd = -1, .status_fd = -1};
 	char tmpfs_arg[32], cpus_arg[16];
 	snprintf(tmpfs_arg, sizeof(tmpfs_arg), "%zu", p->tmpfs_bytes);
 	snprintf(cpus_arg, sizeof(cpus_arg), "%u", p->cpus);
-	char *const argv[] = {"coderunner-init", "__sandbox-init", (char *)h->rootfs_mnt,
-			      (char *)p->workspace, (char *)p->entry_point, tmpfs_arg, cpus_arg,
+	char *const argv[] = {"coderunner-init",
+			      "__sandbox-init",
+			      (char *)h->rootfs_mnt,
+			      (char *)p->workspace,
+			      (char *)p->entry_point,
+			      tmpfs_arg,
+			      cpus_arg,
 			      NULL};
 	int rc = -1;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
@@ -139,10 +144,10 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 	}
 	int pidfd = -1;
 	struct clone_args ca = {
-		.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
-			 CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD,
-		.pidfd = (unsigned long)&pidfd,
-		.exit_signal = SIGCHLD,
+	    .flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
+		     CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD,
+	    .pidfd = (unsigned long)&pidfd,
+	    .exit_signal = SIGCHLD,
 	};
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0) {

@@ -17,18 +17,18 @@
 #define SANDBOX_JOB_ID 1000u
 
 struct sandbox_params {
-	const char *workspace;   /* host path of the job's workspace tmpfs */
+	const char *workspace;	 /* host path of the job's workspace tmpfs */
 	const char *entry_point; /* workspace-relative .py */
 	unsigned long host_id_base;
-	size_t tmpfs_bytes;      /* size of the job's /tmp and /dev/shm */
-	unsigned cpus;           /* thread-count hint for numeric libraries */
+	size_t tmpfs_bytes; /* size of the job's /tmp and /dev/shm */
+	unsigned cpus;	    /* thread-count hint for numeric libraries */
 };
 
 struct sandbox_proc {
 	pid_t pid;
-	int pidfd;               /* readable when init has exited */
-	int out_fd, err_fd;      /* read ends of the job's stdout and stderr */
-	int status_fd;           /* read end: set-up errors from init, if any */
+	int pidfd;	    /* readable when init has exited */
+	int out_fd, err_fd; /* read ends of the job's stdout and stderr */
+	int status_fd;	    /* read end: set-up errors from init, if any */
 };
 
 /* Starts the job's init; on success fills proc (caller closes its fds and

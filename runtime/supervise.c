@@ -133,10 +133,11 @@ int supervise_job(struct sandbox_proc *proc, double timeout_s, const struct limi
 	if (res->timed_out) {
 		res->exit_code = 124;
 		char note[128];
-		int len = snprintf(note, sizeof(note),
-				   "%s[coderunner] timeout: the job was killed after %g s (timeout_s)\n",
-				   res->err.len > 0 && res->err.data[res->err.len - 1] != '\n' ? "\n" : "",
-				   timeout_s);
+		int len = snprintf(
+		    note, sizeof(note),
+		    "%s[coderunner] timeout: the job was killed after %g s (timeout_s)\n",
+		    res->err.len > 0 && res->err.data[res->err.len - 1] != '\n' ? "\n" : "",
+		    timeout_s);
 		captured_append(&res->err, note, (size_t)len, res->err.len + (size_t)len);
 	} else if (WIFEXITED(st)) {
 		res->exit_code = WEXITSTATUS(st);

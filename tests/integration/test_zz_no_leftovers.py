@@ -1,0 +1,46 @@
+"""Runs last (file order): after the whole suite, nothing a job made is left
+on the host or inside the server: mounts, processes, workspaces, fds."""
+import os
+
+from conftest import job_processes, wait_until
+
+
+def server_children(pid):
+    kids = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(p))
+        except OSError:
+            pass
+    return kids
+
+
+def test_nothing_left_behind(server):
+    pid = server.proc.pid
+    server.ok("print('last job')")
+    assert wait_until(lambda: server_children(pid) == []), server_children(pid)
+    assert job_processes() == []
+    with open(f"/proc/{pid}/mountinfo") as f:
+        job_mounts = [line for line in f if "/jobs/" in line]
+    assert job_mounts == []
+    assert os.listdir(f"/proc/{pid}/root/run/coderunner/jobs") == []
+    with open("/proc/self/mountinfo") as f:
+        assert not [line for line in f if "coderunner" in line], "mounts leaked to the host"
+
+
+def test_server_fds_do_not_grow(server):
+    pid = server.proc.pid
+
+    def fds():
+        return len(os.listdir(f"/proc/{pid}/fd"))
+
+    server.client.close()
+    server.ok_client_reset()
+    before = fds()
+    for _ in range(20):
+        server.ok("print(1)")
+    server.client.close()
+    server.ok_client_reset()
+    assert wait_until(lambda: fds() <= before), (before, fds())

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,10 +19,8 @@
 
 #define MAX_DEPENDENCIES 15
 
-static const char *const known_fields[] = {"script",  "files",	   "entry_point",
-					   "context", "timeout_s", "dependencies"};
-static const char known_fields_text[] =
-    "script, files, entry_point, context, timeout_s, dependencies";
+static const char known_fields_text[] = "script, files, entry_point, context, timeout_s, "
+					"dependencies, memory_mb, cpus";
 
 int api_error_set(struct api_error *err, int status, const char *fmt, ...)
 {
@@ -292,38 +291,86 @@ static int resolve_entry_point(const cJSON *ep, struct job_spec *spec, struct ap
 	return api_error_set(err, 400, "entry_point: \"%s\" is not among files", name);
 }
 
-static bool is_known_field(const char *name)
+/* memory_mb: a whole number of MiB within [MIN_MEMORY_MB, server maximum]. */
+static int parse_memory(const cJSON *v, const struct limits *lim, size_t *out,
+			struct api_error *err)
 {
-	for (size_t i = 0; i < sizeof(known_fields) / sizeof(known_fields[0]); i++)
-		if (strcmp(name, known_fields[i]) == 0)
-			return true;
-	return false;
+	size_t max_mb = lim->max_memory_bytes >> 20;
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
+	    v->valuedouble < MIN_MEMORY_MB || v->valuedouble > (double)max_mb)
+		return api_error_set(err, 400,
+				     "memory_mb: must be a whole number of MiB from %d to %zu (the "
+				     "server maximum)",
+				     MIN_MEMORY_MB, max_mb);
+	*out = (size_t)v->valuedouble << 20;
+	return 0;
+}
+
+/* cpus: a CPU quota within [MIN_CPUS, server maximum]. */
+static int parse_cpus(const cJSON *v, const struct limits *lim, double *out, struct api_error *err)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble < MIN_CPUS || v->valuedouble > lim->max_cpus)
+		return api_error_set(err, 400,
+				     "cpus: must be a number of CPUs from %g to %g (the server "
+				     "maximum)",
+				     MIN_CPUS, lim->max_cpus);
+	*out = v->valuedouble;
+	return 0;
+}
+
+/* The top-level fields of a request, each seen at most once. */
+struct fields {
+	const cJSON *script, *files, *entry, *context, *timeout, *deps, *memory, *cpus;
+};
+
+/* Slot for a field name, or NULL when the name is unknown. */
+static const cJSON **field_slot(struct fields *f, const char *name)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} table[] = {
+	    {"script", offsetof(struct fields, script)},
+	    {"files", offsetof(struct fields, files)},
+	    {"entry_point", offsetof(struct fields, entry)},
+	    {"context", offsetof(struct fields, context)},
+	    {"timeout_s", offsetof(struct fields, timeout)},
+	    {"dependencies", offsetof(struct fields, deps)},
+	    {"memory_mb", offsetof(struct fields, memory)},
+	    {"cpus", offsetof(struct fields, cpus)},
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(name, table[i].name) == 0)
+			return (const cJSON **)((char *)f + table[i].offset);
+	return NULL;
 }
 
 /* Walks the top-level object once: unknown or repeated fields fail early. */
 static int parse_object(const cJSON *root, const struct limits *lim, struct job_spec *spec,
 			struct api_error *err)
 {
-	const cJSON *script = NULL, *files = NULL, *entry = NULL, *context = NULL, *timeout = NULL,
-		    *deps = NULL;
+	struct fields fl = {0};
 	const cJSON *f;
 	cJSON_ArrayForEach(f, root)
 	{
-		if (!is_known_field(f->string))
+		const cJSON **slot = field_slot(&fl, f->string);
+		if (!slot)
 			return api_error_set(err, 400,
 					     "unknown field \"%.200s\"; allowed fields: %s",
 					     f->string, known_fields_text);
-		const cJSON **slot = strcmp(f->string, "script") == 0	     ? &script
-				     : strcmp(f->string, "files") == 0	     ? &files
-				     : strcmp(f->string, "entry_point") == 0 ? &entry
-				     : strcmp(f->string, "context") == 0     ? &context
-				     : strcmp(f->string, "timeout_s") == 0   ? &timeout
-									     : &deps;
 		if (*slot)
 			return api_error_set(err, 400, "field \"%s\" appears more than once",
 					     f->string);
 		*slot = f;
 	}
+	const cJSON *script = fl.script, *files = fl.files, *entry = fl.entry,
+		    *context = fl.context, *timeout = fl.timeout, *deps = fl.deps;
+	spec->memory_bytes = lim->default_memory_bytes;
+	spec->cpus = lim->default_cpus;
+	if (fl.memory && parse_memory(fl.memory, lim, &spec->memory_bytes, err) < 0)
+		return -1;
+	if (fl.cpus && parse_cpus(fl.cpus, lim, &spec->cpus, err) < 0)
+		return -1;
 	if (script && files)
 		return api_error_set(
 		    err, 400,
@@ -418,6 +465,8 @@ int request_parse_raw(const char *body, size_t len, const char *query, const str
 {
 	memset(spec, 0, sizeof(*spec));
 	spec->timeout_s = lim->default_timeout_s;
+	spec->memory_bytes = lim->default_memory_bytes;
+	spec->cpus = lim->default_cpus;
 	if (len > lim->max_script_bytes)
 		return api_error_set(err, 413, "script: %zu bytes exceeds the %zu-byte limit", len,
 				     lim->max_script_bytes);

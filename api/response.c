@@ -45,6 +45,12 @@ static int add_artifact(cJSON *arts, const struct artifact *a)
 	return rc;
 }
 
+/* One decimal is plenty for milliseconds and keeps the JSON short. */
+static double round1(double v)
+{
+	return (double)(long long)(v * 10 + 0.5) / 10;
+}
+
 char *response_encode_result(const struct job_result *res)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -67,8 +73,24 @@ char *response_encode_result(const struct job_result *res)
 	cJSON_AddBoolToObject(root, "stderr_truncated", res->err.dropped > 0);
 	cJSON_AddNumberToObject(root, "stdout_dropped_bytes", (double)res->out.dropped);
 	cJSON_AddNumberToObject(root, "stderr_dropped_bytes", (double)res->err.dropped);
-	cJSON_AddNumberToObject(root, "duration_ms",
-				(double)(long long)(res->duration_ms * 10) / 10);
+	cJSON_AddNumberToObject(root, "duration_ms", round1(res->duration_ms));
+	cJSON_AddBoolToObject(root, "oom_killed", res->oom_killed);
+	cJSON *usage = cJSON_AddObjectToObject(root, "usage");
+	if (usage) {
+		cJSON_AddItemToObject(usage, "cpu_ms",
+				      res->cpu_ms >= 0 ? cJSON_CreateNumber(round1(res->cpu_ms))
+						       : cJSON_CreateNull());
+		cJSON_AddItemToObject(usage, "peak_memory_bytes",
+				      res->peak_memory >= 0 ? cJSON_CreateNumber(res->peak_memory)
+							    : cJSON_CreateNull());
+	}
+	cJSON *limits = cJSON_AddObjectToObject(root, "limits");
+	if (limits) {
+		cJSON_AddBoolToObject(limits, "enforced", res->limits_enforced);
+		cJSON_AddNumberToObject(limits, "memory_mb", (double)(res->memory_bytes >> 20));
+		cJSON_AddNumberToObject(limits, "cpus", res->cpus);
+		cJSON_AddNumberToObject(limits, "pids", (double)res->pids);
+	}
 	if (res->exit_code == -1)
 		cJSON_AddStringToObject(root, "error", res->error);
 	char *out = rc == 0 ? cJSON_PrintUnformatted(root) : NULL;

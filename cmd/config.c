@@ -53,6 +53,21 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 	     "stderr bytes kept; the rest is dropped", &l->stderr_cap},
 	    {"workspace-size", "CODERUNNER_WORKSPACE_SIZE", OPT_SIZE, "512M",
 	     "size of each job's /workspace, /tmp and /dev/shm tmpfs", &l->workspace_bytes},
+	    {"memory-limit", "CODERUNNER_MEMORY_LIMIT", OPT_SIZE, "1536M",
+	     "memory limit of a job (cgroup); an OOM kill reports exit code 137",
+	     &l->default_memory_bytes},
+	    {"max-memory", "CODERUNNER_MAX_MEMORY", OPT_SIZE, "1536M",
+	     "largest memory_mb a request may ask for", &l->max_memory_bytes},
+	    {"cpus", "CODERUNNER_CPUS", OPT_CPUS, "1", "CPU quota of a job, in CPUs",
+	     &l->default_cpus},
+	    {"max-cpus", "CODERUNNER_MAX_CPUS", OPT_CPUS, cpu_default,
+	     "largest cpus a request may ask for (default: CPU count)", &l->max_cpus},
+	    {"pids-limit", "CODERUNNER_PIDS_LIMIT", OPT_SIZE, "256",
+	     "processes and threads a job may have at once", &l->pids},
+	    {"no-limits", "CODERUNNER_NO_LIMITS", OPT_FLAG, NULL,
+	     "run even when cgroup limits cannot be enforced (jobs may then use all memory and "
+	     "CPU of the host)",
+	     &c->no_limits},
 	    {"timeout", NULL, OPT_SECONDS, "60", "seconds before the job is killed (exit 124)",
 	     &l->default_timeout_s},
 	    {"context", NULL, OPT_LIST, NULL,
@@ -71,4 +86,20 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 		opts[n++] = all[i];
 	}
 	return n;
+}
+
+int config_check(struct config *c, struct error *err)
+{
+	struct limits *l = &c->limits;
+	if (l->default_memory_bytes < ((size_t)MIN_MEMORY_MB << 20))
+		return error_set(err, 0, "--memory-limit must be at least %d MiB", MIN_MEMORY_MB);
+	if (l->default_cpus < MIN_CPUS)
+		return error_set(err, 0, "--cpus must be at least %g", MIN_CPUS);
+	if (l->pids < 8)
+		return error_set(err, 0, "--pids-limit must be at least 8");
+	if (l->max_memory_bytes < l->default_memory_bytes)
+		l->max_memory_bytes = l->default_memory_bytes;
+	if (l->max_cpus < l->default_cpus)
+		l->max_cpus = l->default_cpus;
+	return 0;
 }

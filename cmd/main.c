@@ -11,13 +11,15 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: coderunner COMMAND [OPTIONS]\n\n"
-		   "Runs untrusted Python in fresh Linux namespaces over a read-only rootfs.\n\n"
-		   "Commands:\n"
-		   "  serve     HTTP API: POST /api/run, GET /api/health, GET /api/info\n"
-		   "  run       run one FILE.py locally and print the JSON result\n"
-		   "  version   print the version\n"
-		   "  help      this text; `coderunner COMMAND --help` for a command's options\n");
+	fprintf(f,
+		"usage: coderunner COMMAND [OPTIONS]\n\n"
+		"Runs untrusted Python in fresh Linux namespaces over a read-only rootfs.\n\n"
+		"Commands:\n"
+		"  serve     HTTP API: POST /api/run, GET /api/health, GET /api/info\n"
+		"  run       run one FILE.py locally and print the JSON result\n"
+		"  doctor    check that this host can run jobs with limits, and say how to fix it\n"
+		"  version   print the version\n"
+		"  help      this text; `coderunner COMMAND --help` for a command's options\n");
 }
 
 int main(int argc, char **argv)
@@ -37,6 +39,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 2, argv + 2);
+	if (strcmp(argv[1], "doctor") == 0)
+		return cmd_doctor(argc - 2, argv + 2);
 	fprintf(stderr, "coderunner: unknown command \"%s\"\n\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -72,6 +72,19 @@ static int apply(const struct opt *o, const char *value, const char *source, str
 					 "%s for --%s: \"%s\" is not a size (e.g. 512K, 16M)",
 					 source, o->name, value);
 		return 0;
+	case OPT_FLAG:
+		*(bool *)o->target = strcmp(value, "1") == 0 || strcmp(value, "true") == 0 ||
+				     strcmp(value, "yes") == 0;
+		return 0;
+	case OPT_CPUS: {
+		double v = strtod(value, &end);
+		if (end == value || *end || !isfinite(v) || v <= 0)
+			return error_set(err, 0,
+					 "%s for --%s: \"%s\" is not a positive number of CPUs",
+					 source, o->name, value);
+		*(double *)o->target = v;
+		return 0;
+	}
 	case OPT_LIST: {
 		struct opt_list *l = o->target;
 		if (l->n >= sizeof(l->items) / sizeof(l->items[0]))
@@ -114,6 +127,8 @@ int options_parse(const struct opt *opts, size_t n, int argc, char **argv, struc
 		if (!o)
 			return error_set(err, 0, "unknown option %s (see --help)", arg);
 		const char *value = eq ? eq + 1 : NULL;
+		if (o->type == OPT_FLAG && !value)
+			value = "1";
 		if (!value) {
 			if (a + 1 >= argc)
 				return error_set(err, 0, "--%s needs a value", o->name);
@@ -129,7 +144,8 @@ void options_help(FILE *f, const struct opt *opts, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct opt *o = &opts[i];
-		fprintf(f, "  --%s VALUE\n      %s", o->name, o->help);
+		fprintf(f, "  --%s%s\n      %s", o->name, o->type == OPT_FLAG ? "" : " VALUE",
+			o->help);
 		if (o->def)
 			fprintf(f, " (default: %s)", o->def);
 		if (o->env)

@@ -4,6 +4,7 @@
 #ifndef CODERUNNER_OPTIONS_H
 #define CODERUNNER_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -16,6 +17,8 @@ enum opt_type {
 	OPT_SECONDS, /* double * (> 0) */
 	OPT_SIZE,    /* size_t *, accepts K, M, G suffixes (powers of 1024) */
 	OPT_LIST,    /* struct opt_list *: repeatable */
+	OPT_FLAG,    /* bool *: no value; env accepts 1/true/yes */
+	OPT_CPUS,    /* double * (> 0), a number of CPUs */
 };
 
 struct opt_list {

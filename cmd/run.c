@@ -87,7 +87,13 @@ int cmd_run(int argc, char **argv)
 	struct limits *lim = &cfg.limits;
 	if (lim->max_timeout_s < lim->default_timeout_s)
 		lim->max_timeout_s = lim->default_timeout_s;
+	if (config_check(&cfg, &err) < 0) {
+		fprintf(stderr, "coderunner run: %s\n", err.msg);
+		return 2;
+	}
 	struct job_spec spec = {.timeout_s = lim->default_timeout_s,
+				.memory_bytes = lim->default_memory_bytes,
+				.cpus = lim->default_cpus,
 				.entry_point = strdup("main.py")};
 	rc =
 	    spec.entry_point ? add_file(&spec, pos.items[0], "main.py", lim->max_script_bytes) : -1;
@@ -109,9 +115,15 @@ int cmd_run(int argc, char **argv)
 	}
 	struct host host;
 	struct job_runner runner;
-	if (host_setup(&host, cfg.rootfs, cfg.state_dir, &err) < 0 ||
-	    job_runner_init(&runner, &host, lim, 1, cfg.uid_base, 1) < 0) {
-		fprintf(stderr, "coderunner run: %s\n", err.msg[0] ? err.msg : "out of memory");
+	struct cgroup_setup cgroups;
+	const struct cgroup_setup *limits = NULL;
+	if (host_setup(&host, cfg.rootfs, cfg.state_dir, &err) < 0) {
+		fprintf(stderr, "coderunner run: %s\n", err.msg);
+		job_spec_free(&spec);
+		return 1;
+	}
+	if (enforce_limits(&cgroups, &cfg, "run", &limits) < 0 ||
+	    job_runner_init(&runner, &host, lim, 1, cfg.uid_base, limits) < 0) {
 		job_spec_free(&spec);
 		return 1;
 	}
@@ -125,5 +137,7 @@ int cmd_run(int argc, char **argv)
 	job_result_free(&res);
 	job_spec_free(&spec);
 	job_runner_destroy(&runner);
+	if (limits)
+		cgroup_setup_cleanup(&cgroups);
 	return out ? code : 1;
 }

@@ -40,6 +40,10 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (cfg.limits.default_timeout_s > cfg.limits.max_timeout_s)
 		cfg.limits.default_timeout_s = cfg.limits.max_timeout_s;
+	if (config_check(&cfg, &err) < 0) {
+		fprintf(stderr, "coderunner serve: %s\n", err.msg);
+		return 2;
+	}
 
 	/* Signals are taken by sigwait in this thread; every thread started
 	 * later inherits the mask (the sandbox init resets it for jobs). */
@@ -55,9 +59,12 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "coderunner serve: %s\n", err.msg);
 		return 1;
 	}
+	struct cgroup_setup cgroups;
+	const struct cgroup_setup *limits = NULL;
+	if (enforce_limits(&cgroups, &cfg, "serve", &limits) < 0)
+		return 1;
 	struct job_runner runner;
-	if (job_runner_init(&runner, &host, &cfg.limits, cfg.max_jobs, cfg.uid_base, cfg.max_jobs) <
-	    0) {
+	if (job_runner_init(&runner, &host, &cfg.limits, cfg.max_jobs, cfg.uid_base, limits) < 0) {
 		fprintf(stderr, "coderunner serve: out of memory\n");
 		return 1;
 	}
@@ -71,14 +78,19 @@ int cmd_serve(int argc, char **argv)
 		free(manifest);
 		return 1;
 	}
-	printf("coderunner: listening on http://%s (rootfs %s, %u concurrent jobs)\n", bound,
-	       cfg.rootfs, cfg.max_jobs);
+	char desc[128] = "none";
+	if (limits)
+		cgroup_setup_describe(limits, desc, sizeof(desc));
+	printf("coderunner: listening on http://%s (rootfs %s, %u concurrent jobs, cgroups %s)\n",
+	       bound, cfg.rootfs, cfg.max_jobs, desc);
 	fflush(stdout);
 	int sig = 0;
 	sigwait(&stop, &sig);
 	fprintf(stderr, "coderunner: signal %d, stopping after running jobs finish\n", sig);
 	http_server_stop(srv);
 	job_runner_destroy(&runner);
+	if (limits)
+		cgroup_setup_cleanup(&cgroups);
 	free(manifest);
 	return 0;
 }

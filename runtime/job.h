@@ -18,6 +18,8 @@ struct job_spec {
 	size_t nfiles;
 	char *entry_point; /* workspace-relative .py path among files */
 	double timeout_s;
+	size_t memory_bytes; /* memory limit */
+	double cpus;	     /* CPU quota, in CPUs */
 };
 
 /* One artifact read back from /workspace/output. */
@@ -43,7 +45,14 @@ struct job_result {
 	char **omitted; /* artifacts left out (limits, type), with reasons */
 	size_t nomitted;
 	double duration_ms;
-	char error[512]; /* set when exit_code == -1 */
+	bool oom_killed;      /* the kernel's OOM killer acted in the job's cgroup */
+	bool limits_enforced; /* the job ran in a cgroup with the limits below */
+	size_t memory_bytes;  /* limits applied */
+	double cpus;
+	size_t pids;
+	double cpu_ms;	    /* CPU time used; < 0 when unknown */
+	double peak_memory; /* bytes; < 0 when unknown */
+	char error[512];    /* set when exit_code == -1 */
 };
 
 void job_spec_free(struct job_spec *spec);

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "admission.h"
+#include "cgroup.h"
 #include "host.h"
 #include "job.h"
 #include "limits.h"
@@ -14,13 +15,13 @@ struct job_runner {
 	const struct host *host;
 	const struct limits *limits;
 	struct admission admission;
-	unsigned long id_base; /* first host uid of slot 0's range */
-	unsigned cpus;	       /* thread-count hint passed to jobs */
+	unsigned long id_base;		    /* first host uid of slot 0's range */
+	const struct cgroup_setup *cgroups; /* NULL: limits not enforced */
 	atomic_ulong next_id;
 };
 
 int job_runner_init(struct job_runner *r, const struct host *h, const struct limits *lim,
-		    unsigned max_jobs, unsigned long id_base, unsigned cpus);
+		    unsigned max_jobs, unsigned long id_base, const struct cgroup_setup *cgroups);
 void job_runner_destroy(struct job_runner *r);
 
 /* Runs one validated job to completion (waiting for a free slot first).

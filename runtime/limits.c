@@ -16,4 +16,9 @@ void limits_defaults(struct limits *l)
 	l->workspace_bytes = 512u << 20;
 	l->default_timeout_s = 60;
 	l->max_timeout_s = 300;
+	l->default_memory_bytes = 1536u << 20;
+	l->max_memory_bytes = 1536u << 20;
+	l->default_cpus = 1;
+	l->max_cpus = 1;
+	l->pids = 256;
 }

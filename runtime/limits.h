@@ -19,7 +19,17 @@ struct limits {
 	size_t workspace_bytes;	    /* size of each job's /workspace, /tmp, /dev/shm tmpfs */
 	double default_timeout_s;
 	double max_timeout_s;
+	size_t default_memory_bytes; /* per-job memory limit (cgroup) */
+	size_t max_memory_bytes;     /* largest memory_mb a request may ask for */
+	double default_cpus;	     /* per-job CPU quota, in CPUs */
+	double max_cpus;	     /* largest cpus a request may ask for */
+	size_t pids;		     /* per-job process/thread limit */
 };
+
+/* Smallest memory_mb a request may ask for: Python itself needs ~10 MiB. */
+#define MIN_MEMORY_MB 32
+/* Smallest cpus a request may ask for. */
+#define MIN_CPUS 0.05
 
 /* The documented defaults (README "Limits"). */
 void limits_defaults(struct limits *l);

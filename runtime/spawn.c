@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -149,7 +150,21 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 	    .pidfd = (unsigned long)&pidfd,
 	    .exit_signal = SIGCHLD,
 	};
+	/* On cgroup v2 the child is born inside its cgroup; elsewhere it is
+	 * attached below, before it is released to run anything. */
+	bool attach = p->cgroup != NULL;
+	if (p->cgroup && p->cgroup->dir_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (unsigned long)p->cgroup->dir_fd;
+		attach = false;
+	}
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0 && (ca.flags & CLONE_INTO_CGROUP) && (errno == EINVAL || errno == E2BIG)) {
+		ca.flags &= ~(unsigned long long)CLONE_INTO_CGROUP; /* kernel before 5.7 */
+		ca.cgroup = 0;
+		attach = true;
+		pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	}
 	if (pid == 0) {
 		close(sync[1]);
 		child_exec(sync[0], devnull, out[1], errp[1], status[1], exe, argv);
@@ -167,7 +182,8 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 	close_fd(&out[1]);
 	close_fd(&errp[1]);
 	close_fd(&status[1]);
-	if (write_id_maps(proc->pid, p->host_id_base, err) < 0) {
+	if (write_id_maps(proc->pid, p->host_id_base, err) < 0 ||
+	    (attach && job_cgroup_attach(p->cgroup, proc->pid, err) < 0)) {
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		waitpid(proc->pid, NULL, 0);
 		proc->pid = -1;

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "error.h"
 #include "host.h"
 
@@ -20,8 +21,9 @@ struct sandbox_params {
 	const char *workspace;	 /* host path of the job's workspace tmpfs */
 	const char *entry_point; /* workspace-relative .py */
 	unsigned long host_id_base;
-	size_t tmpfs_bytes; /* size of the job's /tmp and /dev/shm */
-	unsigned cpus;	    /* thread-count hint for numeric libraries */
+	size_t tmpfs_bytes;	   /* size of the job's /tmp and /dev/shm */
+	unsigned cpus;		   /* thread-count hint for numeric libraries */
+	struct job_cgroup *cgroup; /* NULL: no limits */
 };
 
 struct sandbox_proc {

@@ -65,7 +65,7 @@ test-unit: $(B)/unit_tests
 
 test-integration: build
 	CODERUNNER_BIN=$(B)/coderunner CODERUNNER_ROOTFS=$(ROOTFS) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/limits
 
 test: deps build rootfs
 	$(MAKE) test-unit
@@ -81,3 +81,11 @@ format:
 
 clean:
 	rm -f $(B)/coderunner $(B)/unit_tests
+
+# cgroup v2 for real: the limits suite against a real server inside a QEMU
+# guest that boots this host's root read-only with a pure cgroup v2 hierarchy.
+VM_SUITE_ENV := CODERUNNER_TEST_OWN_CGROUP=1 CODERUNNER_TEST_SLOWDOWN=15 \
+                CODERUNNER_BIN=$(B)/coderunner CODERUNNER_ROOTFS=$(ROOTFS) PYTHONDONTWRITEBYTECODE=1
+test-cgroup2: build
+	env $(VM_SUITE_ENV) tests/vm/run-in-vm.sh \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/limits

@@ -9,10 +9,33 @@ import time
 import httpx
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.path.abspath(os.environ.get("CODERUNNER_BIN", os.path.join(ROOT, "build", "coderunner")))
 ROOTFS = os.path.abspath(os.environ.get("CODERUNNER_ROOTFS", os.path.join(ROOT, "build", "rootfs")))
 UID_BASE = 1_500_000_000  # distinct from the default, so the tests can find their own jobs
+
+
+def own_cgroup_v2():
+    """On a pure cgroup v2 host (the QEMU guest), give each server a cgroup of
+    its own, as a container runtime or systemd would: v2 can only delegate
+    controllers from a cgroup whose processes are all the server's."""
+    if os.path.exists("/sys/fs/cgroup/cgroup.subtree_control") and \
+            os.environ.get("CODERUNNER_TEST_OWN_CGROUP") == "1":
+        path = f"/sys/fs/cgroup/coderunner-test-{os.getpid()}"
+        os.makedirs(path, exist_ok=True)
+        with open(f"{path}/cgroup.procs", "w") as f:
+            f.write(str(os.getpid()))
+
+
+def remove_test_cgroup(pid):
+    """Removes the cgroup own_cgroup_v2 made for a server that has exited."""
+    path = f"/sys/fs/cgroup/coderunner-test-{pid}"
+    if not os.path.isdir(path):
+        return
+    for sub in os.listdir(path):
+        if os.path.isdir(os.path.join(path, sub)):
+            os.rmdir(os.path.join(path, sub))
+    os.rmdir(path)
 
 
 class Server:
@@ -22,7 +45,8 @@ class Server:
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", "127.0.0.1:0", "--rootfs", ROOTFS,
              "--uid-base", str(UID_BASE), *extra_args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=own_cgroup_v2)
         line = self.proc.stdout.readline()
         m = re.search(r"listening on (http://[0-9.]+:\d+)", line)
         if not m:
@@ -56,6 +80,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        remove_test_cgroup(self.proc.pid)
 
 
 @pytest.fixture(scope="session")
@@ -89,3 +114,16 @@ def wait_until(predicate, timeout=5.0):
             return True
         time.sleep(0.05)
     return predicate()
+
+
+def cgroup_dirs(name_prefix):
+    """Every cgroup directory (any hierarchy) whose name starts with
+    name_prefix, e.g. "coderunner-1234"."""
+    found = []
+    for top, dirs, _ in os.walk("/sys/fs/cgroup"):
+        for d in dirs:
+            if d.startswith(name_prefix):
+                found.append(os.path.join(top, d))
+        if top.count("/") > 8:
+            dirs[:] = []
+    return found

@@ -301,6 +301,14 @@ int cgroup_setup_init(struct cgroup_setup *cs, bool probe_only, struct error *er
 	bool found[CG_COUNT] = {0}, has_v2 = false;
 	char v2_own[PATH_MAX] = "/";
 	read_own_paths(cs, found, v2_own, sizeof(v2_own), &has_v2);
+	/* Started inside the leaf a previous instance made (a restart from
+	 * within it): the cgroup to delegate from is the leaf's parent. */
+	size_t olen = strlen(v2_own);
+	if (olen >= 11 && strcmp(v2_own + olen - 11, "/supervisor") == 0) {
+		v2_own[olen - 11] = '\0';
+		if (v2_own[0] == '\0')
+			strcpy(v2_own, "/");
+	}
 	int v1 = 0, v2 = 0;
 	for (int c = 0; c < CG_COUNT; c++) {
 		enum cg_version_t ver = CGROUP_UNK;

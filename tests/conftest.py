@@ -15,14 +15,18 @@ ROOTFS = os.path.abspath(os.environ.get("CODERUNNER_ROOTFS", os.path.join(ROOT, 
 UID_BASE = 1_500_000_000  # distinct from the default, so the tests can find their own jobs
 
 
-def own_cgroup_v2():
+def own_cgroup_v2(name=None):
     """On a pure cgroup v2 host (the QEMU guest), give each server a cgroup of
     its own, as a container runtime or systemd would: v2 can only delegate
-    controllers from a cgroup whose processes are all the server's."""
+    controllers from a cgroup whose processes are all the server's. A name
+    reuses an earlier server's cgroup, as a restarted container would."""
     if os.path.exists("/sys/fs/cgroup/cgroup.subtree_control") and \
             os.environ.get("CODERUNNER_TEST_OWN_CGROUP") == "1":
-        path = f"/sys/fs/cgroup/coderunner-test-{os.getpid()}"
+        path = f"/sys/fs/cgroup/{name or f'coderunner-test-{os.getpid()}'}"
         os.makedirs(path, exist_ok=True)
+        with open(f"{path}/cgroup.subtree_control") as f:
+            if f.read().strip():  # delegated already: only its leaf takes processes
+                path += "/supervisor"
         with open(f"{path}/cgroup.procs", "w") as f:
             f.write(str(os.getpid()))
 
@@ -41,12 +45,13 @@ def remove_test_cgroup(pid):
 class Server:
     """A running server process and a client bound to it."""
 
-    def __init__(self, *extra_args):
+    def __init__(self, *extra_args, cgroup_of=None):
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", "127.0.0.1:0", "--rootfs", ROOTFS,
              "--uid-base", str(UID_BASE), *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=own_cgroup_v2)
+            preexec_fn=lambda: own_cgroup_v2(cgroup_of and f"coderunner-test-{cgroup_of}"))
+        self.cgroup_name = cgroup_of or self.proc.pid
         line = self.proc.stdout.readline()
         m = re.search(r"listening on (http://[0-9.]+:\d+)", line)
         if not m:
@@ -80,7 +85,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        remove_test_cgroup(self.proc.pid)
+        if self.cgroup_name == self.proc.pid:
+            remove_test_cgroup(self.proc.pid)
 
 
 @pytest.fixture(scope="session")

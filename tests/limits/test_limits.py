@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import Server, cgroup_dirs, wait_until
+from conftest import Server, cgroup_dirs, remove_test_cgroup, wait_until
 
 # The guest emulates the CPU in software (~15x slower): scale waits.
 SLOW = float(os.environ.get("CODERUNNER_TEST_SLOWDOWN", "1"))
@@ -153,12 +153,13 @@ def test_cgroups_of_a_crashed_instance_are_removed_at_start():
     t.join()
     crashed.client.close()
     assert cgroup_dirs(f"coderunner-{pid}"), "a killed server leaves its cgroups"
-    fresh = Server()
+    fresh = Server(cgroup_of=pid)  # the same cgroup, as after a container restart
     try:
         assert wait_until(lambda: cgroup_dirs(f"coderunner-{pid}") == [], timeout=10 * SLOW)
         assert fresh.ok("print('fresh')")["stdout"] == "fresh\n"
     finally:
         fresh.stop()
+        remove_test_cgroup(pid)
 
 
 def test_doctor_reports_enforced_limits():

@@ -290,6 +290,27 @@ START_TEST(request_size_limits_give_413)
 }
 END_TEST
 
+START_TEST(request_limits_fields)
+{
+	struct job_spec spec;
+	struct api_error err = {0};
+	ck_assert_int_eq(parse("{\"script\":\"\"}", &spec, &err), 0);
+	ck_assert_uint_eq(spec.memory_bytes, lim.default_memory_bytes);
+	ck_assert(spec.cpus == lim.default_cpus);
+	job_spec_free(&spec);
+	ck_assert_int_eq(parse("{\"script\":\"\",\"memory_mb\":100,\"cpus\":0.5}", &spec, &err), 0);
+	ck_assert_uint_eq(spec.memory_bytes, 100u << 20);
+	ck_assert(spec.cpus == 0.5);
+	job_spec_free(&spec);
+	expect_reject("{\"script\":\"\",\"memory_mb\":8}", 400, "memory_mb");
+	expect_reject("{\"script\":\"\",\"memory_mb\":99999}", 400, "from 32 to 1536");
+	expect_reject("{\"script\":\"\",\"memory_mb\":100.5}", 400, "whole number");
+	expect_reject("{\"script\":\"\",\"cpus\":0}", 400, "cpus");
+	expect_reject("{\"script\":\"\",\"cpus\":2}", 400, "cpus");
+	expect_reject("{\"script\":\"\",\"cpus\":null}", 400, "cpus");
+}
+END_TEST
+
 START_TEST(request_raw_mode)
 {
 	struct job_spec spec;
@@ -388,6 +409,7 @@ static Suite *suite(void)
 	tcase_add_test(t, request_rejections_name_field_and_rule);
 	tcase_add_test(t, request_size_limits_give_413);
 	tcase_add_test(t, request_raw_mode);
+	tcase_add_test(t, request_limits_fields);
 	tcase_add_test(t, response_is_valid_json_for_any_bytes);
 	tcase_add_test(t, sizes_parse_with_suffixes);
 	tcase_add_test(t, capture_keeps_cap_and_counts_rest);

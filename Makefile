@@ -1,6 +1,6 @@
 # CodeRunner - build, set-up and tests. `make help` lists the targets.
 CC        ?= cc
-PKGS      := libcjson libmnl libcgroup
+PKGS      := libcjson libmnl libcgroup libseccomp
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
              -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
@@ -17,7 +17,7 @@ HDR       := $(wildcard api/*.h runtime/*.h cmd/*.h)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 
 # Debian packages the project needs to build, lint and test.
-DEB_PACKAGES := gcc make pkg-config libc6-dev libcivetweb-dev libcjson-dev libmnl-dev libcgroup-dev \
+DEB_PACKAGES := gcc make pkg-config libc6-dev libcivetweb-dev libcjson-dev libmnl-dev libcgroup-dev libseccomp-dev \
                 check python3 python3-pytest python3-httpx mmdebstrap \
                 debian-archive-keyring clang-format cppcheck \
                 qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils

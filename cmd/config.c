@@ -83,6 +83,8 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 		bool run_only = strcmp(name, "timeout") == 0 || strcmp(name, "context") == 0;
 		if ((serve && run_only) || (!serve && serve_only))
 			continue;
+		if (strcmp(command, "doctor") == 0 && strcmp(name, "rootfs") != 0)
+			continue;
 		opts[n++] = all[i];
 	}
 	return n;
@@ -102,4 +104,23 @@ int config_check(struct config *c, struct error *err)
 	if (l->max_cpus < l->default_cpus)
 		l->max_cpus = l->default_cpus;
 	return 0;
+}
+
+int config_from_args(struct config *c, const char *command, const char *usage, int argc,
+		     char **argv, size_t min_pos, size_t max_pos, struct opt_list *pos)
+{
+	struct opt opts[32];
+	size_t n = config_options(c, command, opts, sizeof(opts) / sizeof(opts[0]));
+	struct error err = {{0}};
+	int rc = options_parse(opts, n, argc, argv, pos, &err);
+	bool bad = rc < 0 || (rc == 0 && (pos->n < min_pos || pos->n > max_pos));
+	if (rc == 0 && !bad)
+		return -1;
+	FILE *f = bad ? stderr : stdout;
+	if (bad)
+		fprintf(stderr, "coderunner %s: %s\n", command,
+			rc < 0 ? err.msg : "wrong number of arguments");
+	fprintf(f, "%s\nOptions:\n", usage);
+	options_help(f, opts, n);
+	return bad ? 2 : 0;
 }

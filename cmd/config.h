@@ -25,6 +25,13 @@ struct config {
  * (CPU count) are computed here. */
 size_t config_options(struct config *c, const char *command, struct opt *opts, size_t max);
 
+/* Parses a command's options and positional arguments (between min_pos and
+ * max_pos of them), printing usage (the text, then every option) for --help
+ * or bad usage. Returns -1 to go on, else the exit status: 0 after --help,
+ * 2 after bad usage. */
+int config_from_args(struct config *c, const char *command, const char *usage, int argc,
+		     char **argv, size_t min_pos, size_t max_pos, struct opt_list *pos);
+
 /* Checks values that only make sense together (a default above its
  * maximum raises the maximum; a limit too small to start Python fails). */
 int config_check(struct config *c, struct error *err);

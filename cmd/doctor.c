@@ -11,7 +11,11 @@
 #include "../runtime/host.h"
 #include "commands.h"
 
-#define MAX_OPTS 32
+static const char doctor_usage[] =
+    "usage: coderunner doctor [--rootfs DIR]\n\n"
+    "Checks that this host can run sandboxed jobs with limits: kernel, user\n"
+    "namespaces, cgroups (mode, controllers, where job cgroups go), rootfs.\n"
+    "Exits 0 when everything needed works, 1 otherwise, with the fix.\n";
 
 static const char *const controller_names[CG_COUNT] = {"memory", "cpu", "cpuacct", "pids"};
 
@@ -32,22 +36,11 @@ static int userns_works(void)
 int cmd_doctor(int argc, char **argv)
 {
 	struct config cfg;
-	struct opt opts[MAX_OPTS];
-	size_t n = config_options(&cfg, "run", opts, MAX_OPTS);
 	struct opt_list pos;
 	struct error err = {{0}};
-	int rc = options_parse(opts, n, argc, argv, &pos, &err);
-	if (rc != 0 || pos.n > 0) {
-		FILE *f = rc == 1 ? stdout : stderr;
-		if (rc < 0)
-			fprintf(stderr, "coderunner doctor: %s\n", err.msg);
-		fprintf(f,
-			"usage: coderunner doctor [--rootfs DIR]\n\n"
-			"Checks that this host can run sandboxed jobs with limits: kernel, user\n"
-			"namespaces, cgroups (mode, controllers, where job cgroups go), rootfs.\n"
-			"Exits 0 when everything needed works, 1 otherwise, with the fix.\n");
-		return rc == 1 ? 0 : 2;
-	}
+	int rc = config_from_args(&cfg, "doctor", doctor_usage, argc, argv, 0, 0, &pos);
+	if (rc >= 0)
+		return rc;
 	int bad = 0;
 	struct utsname u;
 	uname(&u);

@@ -11,17 +11,11 @@
 #include "../runtime/job_runner.h"
 #include "commands.h"
 
-#define MAX_OPTS 32
-
-static void run_usage(FILE *f, const struct opt *opts, size_t n)
-{
-	fprintf(f, "usage: coderunner run [OPTIONS] FILE.py\n\n"
-		   "Runs FILE.py once in the sandbox, as /workspace/main.py, and prints the\n"
-		   "same JSON an HTTP client gets. Exits 0 when the job ran (whatever its\n"
-		   "exit_code), 1 when CodeRunner failed, 2 on bad usage. Needs root.\n\n"
-		   "Options:\n");
-	options_help(f, opts, n);
-}
+static const char run_usage[] =
+    "usage: coderunner run [OPTIONS] FILE.py\n\n"
+    "Runs FILE.py once in the sandbox, as /workspace/main.py, and prints the\n"
+    "same JSON an HTTP client gets. Exits 0 when the job ran (whatever its\n"
+    "exit_code), 1 when CodeRunner failed, 2 on bad usage. Needs root.\n";
 
 /* Reads a whole local file, refusing anything over max bytes. */
 static unsigned char *slurp(const char *path, size_t max, size_t *len)
@@ -70,20 +64,11 @@ static int add_file(struct job_spec *spec, const char *src, const char *dst, siz
 int cmd_run(int argc, char **argv)
 {
 	struct config cfg;
-	struct opt opts[MAX_OPTS];
-	size_t n = config_options(&cfg, "run", opts, MAX_OPTS);
 	struct opt_list pos;
 	struct error err = {{0}};
-	int rc = options_parse(opts, n, argc, argv, &pos, &err);
-	if (rc == 1) {
-		run_usage(stdout, opts, n);
-		return 0;
-	}
-	if (rc < 0 || pos.n != 1) {
-		fprintf(stderr, "coderunner run: %s\n", rc < 0 ? err.msg : "expected one FILE.py");
-		run_usage(stderr, opts, n);
-		return 2;
-	}
+	int rc = config_from_args(&cfg, "run", run_usage, argc, argv, 1, 1, &pos);
+	if (rc >= 0)
+		return rc;
 	struct limits *lim = &cfg.limits;
 	if (lim->max_timeout_s < lim->default_timeout_s)
 		lim->max_timeout_s = lim->default_timeout_s;

@@ -10,34 +10,20 @@
 #include "../runtime/job_runner.h"
 #include "commands.h"
 
-#define MAX_OPTS 32
-
-static void serve_usage(FILE *f, const struct opt *opts, size_t n)
-{
-	fprintf(f, "usage: coderunner serve [OPTIONS]\n\n"
-		   "Serves POST /api/run, GET /api/health and GET /api/info. Needs root (or\n"
-		   "CAP_SYS_ADMIN) for namespaces and mounts. Every option can also be set\n"
-		   "from the environment variable shown.\n\nOptions:\n");
-	options_help(f, opts, n);
-}
+static const char serve_usage[] =
+    "usage: coderunner serve [OPTIONS]\n\n"
+    "Serves POST /api/run, GET /api/health and GET /api/info. Needs root (or\n"
+    "CAP_SYS_ADMIN) for namespaces and mounts. Every option can also be set\n"
+    "from the environment variable shown.\n";
 
 int cmd_serve(int argc, char **argv)
 {
 	struct config cfg;
-	struct opt opts[MAX_OPTS];
-	size_t n = config_options(&cfg, "serve", opts, MAX_OPTS);
 	struct opt_list pos;
 	struct error err = {{0}};
-	int rc = options_parse(opts, n, argc, argv, &pos, &err);
-	if (rc == 1) {
-		serve_usage(stdout, opts, n);
-		return 0;
-	}
-	if (rc < 0 || pos.n > 0) {
-		fprintf(stderr, "coderunner serve: %s\n", rc < 0 ? err.msg : "unexpected argument");
-		serve_usage(stderr, opts, n);
-		return 2;
-	}
+	int rc = config_from_args(&cfg, "serve", serve_usage, argc, argv, 0, 0, &pos);
+	if (rc >= 0)
+		return rc;
 	if (cfg.limits.default_timeout_s > cfg.limits.max_timeout_s)
 		cfg.limits.default_timeout_s = cfg.limits.max_timeout_s;
 	if (config_check(&cfg, &err) < 0) {

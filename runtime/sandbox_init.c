@@ -21,12 +21,15 @@
 
 #include "error.h"
 #include "netlink.h"
+#include "seccomp_filter.h"
 #include "spawn.h"
 
 #define STATUS_FD    3
 #define SETUP_FAILED 125
 #define MPL_SRC	     "/etc/coderunner/mplconfig"
 #define MPL_DIR	     "/tmp/.matplotlib"
+/* open files per process: plenty for data work, bounded for the host */
+#define JOB_MAX_OPEN_FILES 4096
 
 /* Reports a set-up failure to the server over the status pipe and exits;
  * the server turns it into an internal error (exit_code -1). */
@@ -223,11 +226,34 @@ static void build_env(char **env, size_t n, const char *cpus)
 	env[i] = NULL;
 }
 
-/* In the forked child: give up every privilege, then become Python. */
-static __attribute__((noreturn)) void exec_job(const char *entry, char **env)
+/* Clears every capability set the setuid transition leaves behind
+ * (inheritable survives it). */
+static void clear_capabilities(void)
 {
-	struct rlimit no_core = {0, 0};
-	setrlimit(RLIMIT_CORE, &no_core);
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		die(errno, "clear capabilities");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		die(errno, "clear ambient capabilities");
+}
+
+/* Per-process limits: no core files, bounded open files, and no single file
+ * larger than the job's tmpfs could hold anyway. */
+static void set_rlimits(size_t max_file)
+{
+	struct rlimit no_core = {0, 0}, files = {JOB_MAX_OPEN_FILES, JOB_MAX_OPEN_FILES},
+		      fsize = {max_file, max_file};
+	if (setrlimit(RLIMIT_CORE, &no_core) < 0 || setrlimit(RLIMIT_NOFILE, &files) < 0 ||
+	    setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+		die(errno, "set resource limits");
+}
+
+/* In the forked child: give up every privilege, then become Python. */
+static __attribute__((noreturn)) void exec_job(const char *entry, char **env, size_t max_file)
+{
+	set_rlimits(max_file);
 	setsid();
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
 		prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
@@ -235,8 +261,12 @@ static __attribute__((noreturn)) void exec_job(const char *entry, char **env)
 	    setresgid(SANDBOX_JOB_ID, SANDBOX_JOB_ID, SANDBOX_JOB_ID) < 0 ||
 	    setresuid(SANDBOX_JOB_ID, SANDBOX_JOB_ID, SANDBOX_JOB_ID) < 0)
 		die(errno, "drop to uid %u", SANDBOX_JOB_ID);
+	clear_capabilities();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die(errno, "set no_new_privs");
+	struct error err;
+	if (seccomp_filter_install(&err) < 0)
+		die(0, "%s", err.msg);
 	char *argv[] = {"python3", (char *)entry, NULL};
 	execve("/usr/bin/python3", argv, env);
 	die(errno, "exec /usr/bin/python3");
@@ -287,6 +317,6 @@ int sandbox_init_main(int argc, char **argv)
 	if (pid < 0)
 		die(errno, "fork the job");
 	if (pid == 0)
-		exec_job(entry, env);
+		exec_job(entry, env, tmpfs_bytes);
 	reap_until(pid);
 }

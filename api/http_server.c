@@ -264,12 +264,21 @@ struct http_server *http_server_start(const struct http_config *cfg, struct job_
 	s->info_json = build_info(cfg, runner->limits);
 	char threads[16], timeout_ms[32];
 	snprintf(threads, sizeof(threads), "%u", cfg->threads);
-	/* long enough for the longest job, so civetweb never cuts one off */
-	snprintf(timeout_ms, sizeof(timeout_ms), "%.0f",
-		 (runner->limits->max_timeout_s + 120) * 1000);
-	const char *options[] = {
-	    "listening_ports", cfg->listen,	    "num_threads", threads, "request_timeout_ms",
-	    timeout_ms,	       "enable_keep_alive", "yes",	   NULL};
+	/* Per network read or write, not per request: a slow or stalled client
+	 * loses its worker after this long, while a long job (which does no
+	 * network I/O while it runs) is unaffected. */
+	snprintf(timeout_ms, sizeof(timeout_ms), "%.0f", cfg->io_timeout_s * 1000);
+	const char *options[] = {"listening_ports",
+				 cfg->listen,
+				 "num_threads",
+				 threads,
+				 "request_timeout_ms",
+				 timeout_ms,
+				 "keep_alive_timeout_ms",
+				 "5000",
+				 "enable_keep_alive",
+				 "yes",
+				 NULL};
 	mg_init_library(0);
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof(cb));

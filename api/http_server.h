@@ -12,6 +12,7 @@ struct http_server;
 struct http_config {
 	const char *listen;	   /* "127.0.0.1:8080"; port 0 picks a free one */
 	unsigned threads;	   /* civetweb worker threads */
+	double io_timeout_s;	   /* longest a client may stall one read or write */
 	const char *manifest_json; /* rootfs manifest reported at /api/info, or NULL */
 };
 

@@ -27,6 +27,10 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 	     "jobs running at once; more requests wait (default: CPU count)", &c->max_jobs},
 	    {"http-threads", "CODERUNNER_HTTP_THREADS", OPT_UINT, "64",
 	     "HTTP worker threads (running plus waiting requests)", &c->http_threads},
+	    {"io-timeout", "CODERUNNER_IO_TIMEOUT", OPT_SECONDS, "30",
+	     "seconds a client may stall reading its request or its response before the "
+	     "connection is closed (slowloris defence)",
+	     &c->io_timeout_s},
 	    {"uid-base", "CODERUNNER_UID_BASE", OPT_ULONG, "1000000000",
 	     "first host uid/gid of the unprivileged ranges jobs map to (65536 per slot)",
 	     &c->uid_base},
@@ -78,8 +82,8 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 		const char *name = all[i].name;
 		bool serve_only =
 		    strcmp(name, "listen") == 0 || strcmp(name, "http-threads") == 0 ||
-		    strcmp(name, "max-jobs") == 0 || strcmp(name, "default-timeout") == 0 ||
-		    strcmp(name, "max-body-size") == 0;
+		    strcmp(name, "io-timeout") == 0 || strcmp(name, "max-jobs") == 0 ||
+		    strcmp(name, "default-timeout") == 0 || strcmp(name, "max-body-size") == 0;
 		bool run_only = strcmp(name, "timeout") == 0 || strcmp(name, "context") == 0;
 		if ((serve && run_only) || (!serve && serve_only))
 			continue;

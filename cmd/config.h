@@ -14,6 +14,7 @@ struct config {
 	const char *state_dir;
 	unsigned max_jobs;
 	unsigned http_threads;
+	double io_timeout_s;
 	unsigned long uid_base;
 	bool no_limits;
 	struct limits limits;

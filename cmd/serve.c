@@ -55,8 +55,10 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	char *manifest = load_manifest(cfg.rootfs);
-	struct http_config hc = {
-	    .listen = cfg.listen, .threads = cfg.http_threads, .manifest_json = manifest};
+	struct http_config hc = {.listen = cfg.listen,
+				 .threads = cfg.http_threads,
+				 .io_timeout_s = cfg.io_timeout_s,
+				 .manifest_json = manifest};
 	char bound[128];
 	struct http_server *srv = http_server_start(&hc, &runner, bound, sizeof(bound), &err);
 	if (!srv) {

@@ -114,13 +114,16 @@ static void build_dev(const char *root, const char *tmpfs_opts_1777)
 /* Hides the kernel interfaces in /proc that a job has no business with. */
 static void mask_proc(void)
 {
-	static const char *const files[] = {"/proc/kcore", "/proc/keys", "/proc/timer_list",
-					    "/proc/sysrq-trigger", "/proc/kallsyms"};
+	static const char *const files[] = {
+	    "/proc/kcore",	"/proc/keys",	       "/proc/timer_list",  "/proc/sysrq-trigger",
+	    "/proc/kallsyms",	"/proc/latency_stats", "/proc/sched_debug", "/proc/kpagecount",
+	    "/proc/kpageflags", "/proc/kpagecgroup",   "/proc/config.gz",   "/proc/vmallocinfo"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (access(files[i], F_OK) == 0)
 			mount_or_die("/dev/null", files[i], NULL, MS_BIND, NULL);
 	}
-	static const char *const dirs[] = {"/proc/sys", "/proc/bus", "/proc/irq", "/proc/fs"};
+	static const char *const dirs[] = {"/proc/sys",	 "/proc/bus",  "/proc/irq",   "/proc/fs",
+					   "/proc/acpi", "/proc/scsi", "/proc/driver"};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		if (access(dirs[i], F_OK) != 0)
 			continue;

@@ -133,3 +133,43 @@ def cgroup_dirs(name_prefix):
         if top.count("/") > 8:
             dirs[:] = []
     return found
+
+
+def server_children(pid):
+    """Processes whose parent is pid."""
+    kids = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(p))
+        except OSError:
+            pass
+    return kids
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def leak_snapshot(server):
+    """What a server holds between jobs: it must be the same before and after
+    any job, whatever the job did."""
+    pid = server.proc.pid
+    with open(f"/proc/{pid}/mountinfo") as f:
+        mounts = sorted(line.split()[4] for line in f)
+    jobs_dir = f"/proc/{pid}/root/run/coderunner/jobs"
+    job_cgroups = sorted(os.path.join(d, sub) for d in cgroup_dirs(f"coderunner-{pid}")
+                         for sub in os.listdir(d) if sub.startswith("job-"))
+    return {
+        "fds": len(os.listdir(f"/proc/{pid}/fd")),
+        "mounts": mounts,
+        "workspaces": sorted(os.listdir(jobs_dir)),
+        "children": server_children(pid),
+        "job_processes": job_processes(),
+        "job_cgroups": job_cgroups,
+    }

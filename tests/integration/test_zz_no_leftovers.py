@@ -2,19 +2,7 @@
 on the host or inside the server: mounts, processes, workspaces, fds."""
 import os
 
-from conftest import job_processes, wait_until
-
-
-def server_children(pid):
-    kids = []
-    for p in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(p))
-        except OSError:
-            pass
-    return kids
+from conftest import job_processes, server_children, wait_until
 
 
 def test_nothing_left_behind(server):

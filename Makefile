@@ -15,14 +15,17 @@ LIB_SRC   := $(wildcard api/*.c runtime/*.c) $(filter-out cmd/main.c,$(wildcard 
 SRC       := $(LIB_SRC) cmd/main.c
 HDR       := $(wildcard api/*.h runtime/*.h cmd/*.h)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
+FUZZ_HARNESS := $(wildcard tests/fuzz/*.c)
 
 # Debian packages the project needs to build, lint and test.
 DEB_PACKAGES := gcc make pkg-config libc6-dev libcivetweb-dev libcjson-dev libmnl-dev libcgroup-dev libseccomp-dev \
                 check python3 python3-pytest python3-httpx mmdebstrap \
                 debian-archive-keyring clang-format cppcheck \
-                qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
+                qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils \
+                clang libclang-rt-14-dev
 
-.PHONY: all build deps rootfs run test test-unit test-integration test-cgroup2 lint format clean help
+.PHONY: all build deps rootfs run test test-unit test-integration test-cgroup2 fuzz fuzz-smoke soak \
+        lint format clean help
 
 all: build
 
@@ -33,6 +36,8 @@ help:
 	@echo "make run               deps + build + rootfs, then serve on 127.0.0.1:8080"
 	@echo "make test              deps + build + rootfs, then unit (ASan/UBSan) and integration tests"
 	@echo "make test-cgroup2      the limits suite in a QEMU guest with pure cgroup v2"
+	@echo "make fuzz              libFuzzer on request parsing (FUZZ_SECONDS=60)"
+	@echo "make soak              2,000 mixed jobs at concurrency 16, then leak checks (SOAK_JOBS)"
 	@echo "make lint              clang-format check and cppcheck"
 	@echo "make format            apply clang-format"
 
@@ -65,26 +70,55 @@ $(B)/unit_tests: $(UNIT_SRC) $(LIB_SRC) $(HDR) Makefile
 test-unit: $(B)/unit_tests
 	$(B)/unit_tests
 
+PYTEST    := CODERUNNER_BIN=$(B)/coderunner CODERUNNER_ROOTFS=$(ROOTFS) $(PYTHON) -m pytest -q \
+             -p no:cacheprovider
 test-integration: build
-	CODERUNNER_BIN=$(B)/coderunner CODERUNNER_ROOTFS=$(ROOTFS) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/limits
+	$(PYTEST) tests/integration tests/limits tests/hostile
+
+# At least 2,000 mixed jobs at concurrency 16; `make test` runs 300.
+SOAK_JOBS ?= 2000
+soak: build rootfs
+	SOAK_JOBS=$(SOAK_JOBS) $(PYTEST) tests/soak
 
 # The cgroup v2 suite needs what `make deps` installs (QEMU, a kernel in
 # /boot, busybox); it is skipped, loudly, only where those are absent.
 test: deps build rootfs
 	$(MAKE) test-unit
+	$(MAKE) fuzz-smoke
 	$(MAKE) test-integration
+	$(MAKE) soak SOAK_JOBS=300
 	@if command -v qemu-system-x86_64 >/dev/null && ls /boot/vmlinuz-* >/dev/null 2>&1 && \
 	    [ -x /bin/busybox ]; then $(MAKE) test-cgroup2; \
 	else echo "test: WARNING: cgroup v2 suite not run: qemu-system-x86, linux-image-amd64 or busybox-static missing (make deps)"; fi
 
+# libFuzzer over request parsing, validation and response encoding, with
+# ASan and UBSan. `make fuzz FUZZ_SECONDS=600` for a longer run; `make test`
+# runs a short smoke run.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC  := api/request.c api/base64.c api/utf8.c api/paths.c api/response.c \
+             runtime/job.c runtime/limits.c
+$(B)/fuzz_request: tests/fuzz/fuzz_request.c $(FUZZ_SRC) $(HDR) Makefile
+	@mkdir -p $(B)
+	clang -g -O1 -std=c17 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -I. $(shell pkg-config --cflags libcjson) \
+	  -o $@ tests/fuzz/fuzz_request.c $(FUZZ_SRC) $(shell pkg-config --libs libcjson)
+
+fuzz: $(B)/fuzz_request
+	@mkdir -p $(B)/fuzz-corpus
+	$(B)/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	  -artifact_prefix=$(B)/fuzz-finding- \
+	  -print_final_stats=1 $(B)/fuzz-corpus tests/fuzz/corpus
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=20
+
 lint:
-	clang-format --dry-run --Werror $(SRC) $(HDR) $(UNIT_SRC)
+	clang-format --dry-run --Werror $(SRC) $(HDR) $(UNIT_SRC) $(FUZZ_HARNESS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --inline-suppr --std=c11 -D_GNU_SOURCE -I. $(SRC) $(UNIT_SRC)
 
 format:
-	clang-format -i $(SRC) $(HDR) $(UNIT_SRC)
+	clang-format -i $(SRC) $(HDR) $(UNIT_SRC) $(FUZZ_HARNESS)
 
 clean:
 	rm -f $(B)/coderunner $(B)/unit_tests

@@ -296,8 +296,9 @@ static int parse_memory(const cJSON *v, const struct limits *lim, size_t *out,
 			struct api_error *err)
 {
 	size_t max_mb = lim->max_memory_bytes >> 20;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
-	    v->valuedouble < MIN_MEMORY_MB || v->valuedouble > (double)max_mb)
+	/* range first: casting an out-of-range double is undefined */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= MIN_MEMORY_MB) ||
+	    !(v->valuedouble <= (double)max_mb) || v->valuedouble != floor(v->valuedouble))
 		return api_error_set(err, 400,
 				     "memory_mb: must be a whole number of MiB from %d to %zu (the "
 				     "server maximum)",

@@ -305,6 +305,9 @@ START_TEST(request_limits_fields)
 	expect_reject("{\"script\":\"\",\"memory_mb\":8}", 400, "memory_mb");
 	expect_reject("{\"script\":\"\",\"memory_mb\":99999}", 400, "from 32 to 1536");
 	expect_reject("{\"script\":\"\",\"memory_mb\":100.5}", 400, "whole number");
+	expect_reject("{\"script\":\"\",\"memory_mb\":6455555555555555555555555}", 400,
+		      "memory_mb");
+	expect_reject("{\"script\":\"\",\"memory_mb\":-1e300}", 400, "memory_mb");
 	expect_reject("{\"script\":\"\",\"cpus\":0}", 400, "cpus");
 	expect_reject("{\"script\":\"\",\"cpus\":2}", 400, "cpus");
 	expect_reject("{\"script\":\"\",\"cpus\":null}", 400, "cpus");

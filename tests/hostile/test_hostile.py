@@ -368,3 +368,25 @@ def test_deeply_nested_json_is_refused(server):
     for raw in (b"[" * 100000 + b"]" * 100000, b'{"script":' + b"[" * 100000):
         r = server.client.post("/api/run", content=raw, headers={"Content-Type": "application/json"})
         assert r.status_code == 400
+
+
+def test_concurrent_jobs_get_distinct_host_id_ranges(server):
+    script = "import time\nprint(open('/proc/self/uid_map').read().split()[1], flush=True)\ntime.sleep(1.5)"
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(lambda _: run(server, script), range(2))
+    assert a["stdout"] != b["stdout"], (a["stdout"], b["stdout"])
+
+
+def test_kernel_interfaces_in_proc_are_masked_or_read_only(server):
+    res = run(server,
+              "import os\n"
+              "for p in ('/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sysrq-trigger'):\n"
+              "    try:\n        print(p, len(open(p, 'rb').read(64)))\n"
+              "    except OSError as e:\n        print(p, 'denied', e.errno)\n"
+              "for p in ('/proc/sys/kernel/hostname', '/proc/sysrq-trigger'):\n"
+              "    try:\n        open(p, 'w').write('x'); print('wrote', p)\n"
+              "    except OSError as e:\n        print(p, 'denied', e.errno)\n")
+    lines = res["stdout"].splitlines()
+    for line in lines[:4]:  # empty (masked by /dev/null) or unreadable
+        assert line.endswith(" 0") or " denied " in line, line
+    assert all(" denied " in line for line in lines[4:]), lines

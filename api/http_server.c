@@ -1,202 +1,103 @@
-/* http_server.c - see http_server.h. */
+/* http_server.c - see http_server.h. Routing, probes and metrics live here;
+ * the /api/run flow is in run_handler.c. */
 #include "http_server.h"
 
 #include <civetweb.h>
-#include <pthread.h>
 #include <cjson/cJSON.h>
-#include <stdbool.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "../cmd/version.h"
-#include "request.h"
+#include "../runtime/metrics.h"
+#include "http_internal.h"
 #include "response.h"
 
-struct http_server {
-	struct mg_context *ctx;
-	struct job_runner *runner;
-	char *info_json;
-};
-
-/* Sends a complete response with an explicit length. */
-static void send_body(struct mg_connection *conn, int status, const char *type, const char *body,
-		      size_t len, bool close_conn)
+void http_send(struct mg_connection *conn, int status, const char *type, const char *body,
+	       size_t len, const struct http_extra *extra)
 {
-	char clen[32];
+	char clen[32], retry[16];
 	snprintf(clen, sizeof(clen), "%zu", len);
 	mg_response_header_start(conn, status);
 	mg_response_header_add(conn, "Content-Type", type, -1);
 	mg_response_header_add(conn, "Content-Length", clen, -1);
 	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	if (close_conn) /* e.g. after refusing a body we did not read */
+	if (extra && extra->request_id)
+		mg_response_header_add(conn, "X-Request-Id", extra->request_id, -1);
+	if (extra && extra->retry_after_s) {
+		snprintf(retry, sizeof(retry), "%u", extra->retry_after_s);
+		mg_response_header_add(conn, "Retry-After", retry, -1);
+	}
+	if (extra && extra->allow)
+		mg_response_header_add(conn, "Allow", extra->allow, -1);
+	if (extra && extra->www_authenticate)
+		mg_response_header_add(conn, "WWW-Authenticate", "Bearer realm=\"coderunner\"", -1);
+	if (extra && extra->close) /* e.g. after refusing a body we did not read */
 		mg_disable_connection_keep_alive(conn);
 	mg_response_header_send(conn);
-	mg_write(conn, body, len);
+	if (strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0)
+		mg_write(conn, body, len);
+	metrics_http_response(status);
 }
 
-static int send_error(struct mg_connection *conn, int status, const char *msg, bool close_conn)
+size_t http_send_error(struct mg_connection *conn, int status, const char *msg,
+		       const struct http_extra *extra)
 {
-	char *body = response_encode_error(msg, status >= 500 && status != 501);
+	char *body = response_encode_error(msg, status >= 500 && status != 501 && status != 503,
+					   extra ? extra->request_id : NULL);
 	if (!body) {
 		static const char oom[] = "{\"error\":\"out of memory\"}";
-		send_body(conn, 500, "application/json", oom, sizeof(oom) - 1, true);
-		return 500;
+		http_send(conn, 500, "application/json", oom, sizeof(oom) - 1, extra);
+		return sizeof(oom) - 1;
 	}
-	send_body(conn, status, "application/json", body, strlen(body), close_conn);
+	size_t len = strlen(body);
+	http_send(conn, status, "application/json", body, len, extra);
 	free(body);
-	return status;
-}
-
-/* Reads the body up to max bytes; returns -1 (and *too_big) past max. The
- * declared length is checked first so a huge upload is refused unread. */
-static char *read_body(struct mg_connection *conn, size_t max, size_t *len, bool *too_big)
-{
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	*too_big = false;
-	if (ri->content_length > 0 && (unsigned long long)ri->content_length > max) {
-		*too_big = true;
-		return NULL;
-	}
-	size_t cap = ri->content_length > 0 ? (size_t)ri->content_length + 1 : 65536, used = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return NULL;
-	for (;;) {
-		if (used + 1 >= cap) {
-			if (cap > max + 1) {
-				*too_big = true;
-				free(buf);
-				return NULL;
-			}
-			char *n = realloc(buf, cap * 2);
-			if (!n) {
-				free(buf);
-				return NULL;
-			}
-			buf = n;
-			cap *= 2;
-		}
-		int n = mg_read(conn, buf + used, cap - used - 1);
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-		if (used > max) {
-			*too_big = true;
-			free(buf);
-			return NULL;
-		}
-	}
-	buf[used] = '\0';
-	*len = used;
-	return buf;
-}
-
-static bool is_json_content_type(const char *ct)
-{
-	return ct && strncasecmp(ct, "application/json", 16) == 0 &&
-	       (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
-}
-
-/* The work of one /api/run request, done on a thread of our own. */
-struct run_call {
-	struct http_server *server;
-	char *body;
-	size_t len;
-	bool json;
-	const char *query;
-	int status;
-	char *response;
-};
-
-/* Parses, runs and encodes. civetweb's workers have ~100 KiB stacks, too
- * small for deeply nested JSON or the sandbox set-up, so this runs on a
- * thread with a stack sized for it. */
-static void *run_call_main(void *arg)
-{
-	struct run_call *c = arg;
-	const struct limits *lim = c->server->runner->limits;
-	struct job_spec spec;
-	struct api_error aerr = {0};
-	int rc = c->json ? request_parse_json(c->body, c->len, lim, &spec, &aerr)
-			 : request_parse_raw(c->body, c->len, c->query, lim, &spec, &aerr);
-	if (rc < 0) {
-		c->status = aerr.status;
-		c->response =
-		    response_encode_error(aerr.msg, aerr.status >= 500 && aerr.status != 501);
-		return NULL;
-	}
-	struct job_result res;
-	job_run(c->server->runner, &spec, &res);
-	job_spec_free(&spec);
-	c->status = res.exit_code == -1 ? 500 : 200;
-	if (res.exit_code == -1)
-		fprintf(stderr, "coderunner: job failed internally: %s\n", res.error);
-	c->response = response_encode_result(&res);
-	job_result_free(&res);
-	return NULL;
-}
-
-#define RUN_THREAD_STACK (8u << 20)
-
-/* POST /api/run: parse, run, respond. 200 for every job that ran. */
-static int handle_run(struct mg_connection *conn, struct http_server *s)
-{
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	const struct limits *lim = s->runner->limits;
-	struct run_call c = {.server = s,
-			     .json = is_json_content_type(mg_get_header(conn, "Content-Type")),
-			     .query = ri->query_string};
-	size_t max = c.json ? lim->max_body_bytes : lim->max_script_bytes;
-	bool too_big;
-	c.body = read_body(conn, max, &c.len, &too_big);
-	if (!c.body) {
-		char msg[160];
-		if (!too_big)
-			return send_error(conn, 500, "out of memory reading the request body",
-					  true);
-		snprintf(msg, sizeof(msg), "%s exceeds the %zu-byte limit",
-			 c.json ? "request body" : "script (raw request body)", max);
-		return send_error(conn, 413, msg, true);
-	}
-	pthread_attr_t attr;
-	pthread_t tid;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, RUN_THREAD_STACK);
-	int err = pthread_create(&tid, &attr, run_call_main, &c);
-	pthread_attr_destroy(&attr);
-	if (err == 0)
-		pthread_join(tid, NULL);
-	free(c.body);
-	if (err != 0) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "cannot start a job thread: %s", strerror(err));
-		return send_error(conn, 500, msg, true);
-	}
-	if (!c.response)
-		return send_error(conn, 500, "out of memory encoding the result", true);
-	send_body(conn, c.status, "application/json", c.response, strlen(c.response), false);
-	free(c.response);
-	return c.status;
+	return len;
 }
 
 static int method_not_allowed(struct mg_connection *conn, const char *allow)
 {
 	char msg[96];
 	snprintf(msg, sizeof(msg), "method not allowed; use %s", allow);
-	mg_response_header_start(conn, 405);
-	char *body = response_encode_error(msg, 0);
-	char clen[32];
-	snprintf(clen, sizeof(clen), "%zu", body ? strlen(body) : 0);
-	mg_response_header_add(conn, "Content-Type", "application/json", -1);
-	mg_response_header_add(conn, "Content-Length", clen, -1);
-	mg_response_header_add(conn, "Allow", allow, -1);
-	mg_response_header_send(conn);
-	if (body)
-		mg_write(conn, body, strlen(body));
-	free(body);
+	struct http_extra extra = {.allow = allow};
+	http_send_error(conn, 405, msg, &extra);
 	return 405;
+}
+
+static int send_text(struct mg_connection *conn, int status, const char *text)
+{
+	http_send(conn, status, "text/plain; charset=utf-8", text, strlen(text), NULL);
+	return status;
+}
+
+/* /readyz: 200 only when the rootfs, cgroups and the self-test job are fine
+ * and we are not draining. */
+static int handle_ready(struct mg_connection *conn, struct http_server *s)
+{
+	pthread_mutex_lock(&s->state_lock);
+	char reason[256];
+	snprintf(reason, sizeof(reason), "%s",
+		 s->draining ? "draining: shutting down" : s->unready);
+	pthread_mutex_unlock(&s->state_lock);
+	if (reason[0] == '\0')
+		return send_text(conn, 200, "ready\n");
+	char text[300];
+	snprintf(text, sizeof(text), "not ready: %s\n", reason);
+	return send_text(conn, 503, text);
+}
+
+static int handle_metrics(struct mg_connection *conn, struct http_server *s)
+{
+	unsigned running, waiting;
+	admission_counts(&s->runner->admission, &running, &waiting);
+	char *text = metrics_render(running, waiting, s->runner->admission.slots);
+	if (!text)
+		return send_text(conn, 500, "out of memory\n");
+	http_send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text), NULL);
+	free(text);
+	return 200;
 }
 
 /* One handler for every path keeps routing (and 404s) in one place. */
@@ -212,21 +113,31 @@ static int route(struct mg_connection *conn, void *cbdata)
 			return method_not_allowed(conn, "POST");
 		return handle_run(conn, s);
 	}
-	if (strcmp(uri, "/api/health") == 0) {
+	if (strcmp(uri, "/api/health") == 0 || strcmp(uri, "/healthz") == 0) {
 		if (!get)
 			return method_not_allowed(conn, "GET");
-		send_body(conn, 200, "text/plain", "OK", 2, false);
-		return 200;
+		return send_text(conn, 200, strcmp(uri, "/healthz") == 0 ? "ok\n" : "OK");
+	}
+	if (strcmp(uri, "/readyz") == 0) {
+		if (!get)
+			return method_not_allowed(conn, "GET");
+		return handle_ready(conn, s);
+	}
+	if (strcmp(uri, "/metrics") == 0) {
+		if (!get)
+			return method_not_allowed(conn, "GET");
+		return handle_metrics(conn, s);
 	}
 	if (strcmp(uri, "/api/info") == 0) {
 		if (!get)
 			return method_not_allowed(conn, "GET");
-		send_body(conn, 200, "application/json", s->info_json, strlen(s->info_json), false);
+		http_send(conn, 200, "application/json", s->info_json, strlen(s->info_json), NULL);
 		return 200;
 	}
 	char msg[160];
 	snprintf(msg, sizeof(msg), "no such endpoint: %.100s; try POST /api/run", uri);
-	return send_error(conn, 404, msg, false);
+	http_send_error(conn, 404, msg, NULL);
+	return 404;
 }
 
 /* /api/info: version, limits and the rootfs manifest, built once. */
@@ -245,6 +156,11 @@ static char *build_info(const struct http_config *cfg, const struct limits *lim)
 	cJSON_AddNumberToObject(l, "stderr_cap_bytes", (double)lim->stderr_cap);
 	cJSON_AddNumberToObject(l, "default_timeout_s", lim->default_timeout_s);
 	cJSON_AddNumberToObject(l, "max_timeout_s", lim->max_timeout_s);
+	cJSON_AddNumberToObject(l, "default_memory_mb", (double)(lim->default_memory_bytes >> 20));
+	cJSON_AddNumberToObject(l, "max_memory_mb", (double)(lim->max_memory_bytes >> 20));
+	cJSON_AddNumberToObject(l, "default_cpus", lim->default_cpus);
+	cJSON_AddNumberToObject(l, "max_cpus", lim->max_cpus);
+	cJSON_AddNumberToObject(l, "pids", (double)lim->pids);
 	cJSON *manifest = cfg->manifest_json ? cJSON_Parse(cfg->manifest_json) : NULL;
 	cJSON_AddItemToObject(root, "rootfs", manifest ? manifest : cJSON_CreateNull());
 	char *out = cJSON_PrintUnformatted(root);
@@ -261,6 +177,9 @@ struct http_server *http_server_start(const struct http_config *cfg, struct job_
 		return NULL;
 	}
 	s->runner = runner;
+	s->auth = cfg->auth;
+	s->retry_after_s = cfg->retry_after_s ? cfg->retry_after_s : 1;
+	pthread_mutex_init(&s->state_lock, NULL);
 	s->info_json = build_info(cfg, runner->limits);
 	char threads[16], timeout_ms[32];
 	snprintf(threads, sizeof(threads), "%u", cfg->threads);
@@ -304,12 +223,28 @@ struct http_server *http_server_start(const struct http_config *cfg, struct job_
 	return s;
 }
 
+void http_server_set_unready(struct http_server *s, const char *reason)
+{
+	pthread_mutex_lock(&s->state_lock);
+	snprintf(s->unready, sizeof(s->unready), "%s", reason ? reason : "");
+	pthread_mutex_unlock(&s->state_lock);
+}
+
+void http_server_drain(struct http_server *s)
+{
+	pthread_mutex_lock(&s->state_lock);
+	s->draining = true;
+	pthread_mutex_unlock(&s->state_lock);
+	admission_drain(&s->runner->admission);
+}
+
 void http_server_stop(struct http_server *s)
 {
 	if (!s)
 		return;
 	mg_stop(s->ctx);
 	mg_exit_library();
+	pthread_mutex_destroy(&s->state_lock);
 	free(s->info_json);
 	free(s);
 }

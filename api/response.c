@@ -51,7 +51,7 @@ static double round1(double v)
 	return (double)(long long)(v * 10 + 0.5) / 10;
 }
 
-char *response_encode_result(const struct job_result *res)
+char *response_encode_result(const struct job_result *res, const char *request_id)
 {
 	cJSON *root = cJSON_CreateObject();
 	if (!root)
@@ -93,12 +93,14 @@ char *response_encode_result(const struct job_result *res)
 	}
 	if (res->exit_code == -1)
 		cJSON_AddStringToObject(root, "error", res->error);
+	if (request_id)
+		cJSON_AddStringToObject(root, "request_id", request_id);
 	char *out = rc == 0 ? cJSON_PrintUnformatted(root) : NULL;
 	cJSON_Delete(root);
 	return out;
 }
 
-char *response_encode_error(const char *msg, int internal)
+char *response_encode_error(const char *msg, int internal, const char *request_id)
 {
 	cJSON *root = cJSON_CreateObject();
 	if (!root)
@@ -106,6 +108,8 @@ char *response_encode_error(const char *msg, int internal)
 	add_text(root, "error", msg, strlen(msg));
 	if (internal)
 		cJSON_AddNumberToObject(root, "exit_code", -1);
+	if (request_id)
+		cJSON_AddStringToObject(root, "request_id", request_id);
 	char *out = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	return out;

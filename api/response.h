@@ -8,10 +8,11 @@
 
 #include "../runtime/job.h"
 
-/* {"exit_code", "stdout", "stderr", "artifacts", ...}; malloc'd, NULL on OOM. */
-char *response_encode_result(const struct job_result *res);
+/* {"exit_code", "stdout", "stderr", "artifacts", ...}; malloc'd, NULL on OOM.
+ * request_id (may be NULL) is echoed so callers can quote it. */
+char *response_encode_result(const struct job_result *res, const char *request_id);
 
 /* {"error": msg} (plus "exit_code": -1 when internal); malloc'd. */
-char *response_encode_error(const char *msg, int internal);
+char *response_encode_error(const char *msg, int internal, const char *request_id);
 
 #endif

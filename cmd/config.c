@@ -8,88 +8,111 @@
 
 static char cpu_default[24];
 
+/* Which commands take an option. */
+enum { SERVE = 1, RUN = 2, DOCTOR = 4 };
+
 size_t config_options(struct config *c, const char *command, struct opt *opts, size_t max)
 {
 	memset(c, 0, sizeof(*c));
 	limits_defaults(&c->limits);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	snprintf(cpu_default, sizeof(cpu_default), "%ld", cpus > 0 ? cpus : 1);
-	bool serve = strcmp(command, "serve") == 0;
 	struct limits *l = &c->limits;
 	const struct opt all[] = {
 	    {"listen", "CODERUNNER_LISTEN", OPT_STRING, "127.0.0.1:8080",
-	     "address:port to listen on; port 0 picks a free port", &c->listen},
+	     "address:port to listen on; port 0 picks a free port", &c->listen, SERVE},
 	    {"rootfs", "CODERUNNER_ROOTFS", OPT_STRING, "build/rootfs",
-	     "the Python rootfs built by `make rootfs`", &c->rootfs},
+	     "the Python rootfs built by `make rootfs`", &c->rootfs, SERVE | RUN | DOCTOR},
 	    {"state-dir", "CODERUNNER_STATE_DIR", OPT_STRING, "/run/coderunner",
-	     "where job workspaces are mounted (private to the server)", &c->state_dir},
+	     "where job workspaces are mounted (private to the server)", &c->state_dir,
+	     SERVE | RUN},
 	    {"max-jobs", "CODERUNNER_MAX_JOBS", OPT_UINT, cpu_default,
-	     "jobs running at once; more requests wait (default: CPU count)", &c->max_jobs},
+	     "jobs running at once; more requests wait (default: CPU count)", &c->max_jobs, SERVE},
 	    {"http-threads", "CODERUNNER_HTTP_THREADS", OPT_UINT, "64",
-	     "HTTP worker threads (running plus waiting requests)", &c->http_threads},
+	     "HTTP worker threads (running plus waiting requests)", &c->http_threads, SERVE},
 	    {"io-timeout", "CODERUNNER_IO_TIMEOUT", OPT_SECONDS, "30",
 	     "seconds a client may stall reading its request or its response before the "
 	     "connection is closed (slowloris defence)",
-	     &c->io_timeout_s},
+	     &c->io_timeout_s, SERVE},
+	    {"max-queue", "CODERUNNER_MAX_QUEUE", OPT_SIZE, "64",
+	     "requests that may wait for a job slot; beyond that 429 with Retry-After",
+	     &c->max_queue, SERVE},
+	    {"max-queue-wait", "CODERUNNER_MAX_QUEUE_WAIT", OPT_SECONDS, "60",
+	     "longest a request waits for a slot before 429", &c->max_queue_wait_s, SERVE},
+	    {"tenant-max-jobs", "CODERUNNER_TENANT_MAX_JOBS", OPT_SIZE, "0",
+	     "requests one tenant may have running or waiting (0: --max-jobs)", &c->tenant_max_jobs,
+	     SERVE},
+	    {"retry-after", "CODERUNNER_RETRY_AFTER", OPT_UINT, "2",
+	     "seconds suggested in Retry-After on 429 and 503", &c->retry_after_s, SERVE},
+	    {"api-keys-file", "CODERUNNER_API_KEYS_FILE", OPT_STRING, NULL,
+	     "file of \"KEY TENANT\" lines; requests then need Authorization: Bearer KEY "
+	     "(reloaded on SIGHUP)",
+	     &c->api_keys_file, SERVE},
+	    {"allow-unauthenticated", "CODERUNNER_ALLOW_UNAUTHENTICATED", OPT_FLAG, NULL,
+	     "listen on a non-loopback address without API keys", &c->allow_unauthenticated, SERVE},
+	    {"log-level", "CODERUNNER_LOG_LEVEL", OPT_STRING, "info",
+	     "error, warn, info (one audit line per request) or debug", &c->log_level, SERVE},
+	    {"log-file", "CODERUNNER_LOG_FILE", OPT_STRING, NULL,
+	     "append logs here instead of stderr (reopened on SIGHUP)", &c->log_file, SERVE},
+	    {"shutdown-grace", "CODERUNNER_SHUTDOWN_GRACE", OPT_SECONDS, "330",
+	     "on SIGTERM, how long running jobs may finish before they are killed",
+	     &c->shutdown_grace_s, SERVE},
 	    {"uid-base", "CODERUNNER_UID_BASE", OPT_ULONG, "1000000000",
 	     "first host uid/gid of the unprivileged ranges jobs map to (65536 per slot)",
-	     &c->uid_base},
+	     &c->uid_base, SERVE | RUN},
 	    {"default-timeout", "CODERUNNER_DEFAULT_TIMEOUT", OPT_SECONDS, "60",
-	     "timeout_s when a request gives none", &l->default_timeout_s},
+	     "timeout_s when a request gives none", &l->default_timeout_s, SERVE},
 	    {"max-timeout", "CODERUNNER_MAX_TIMEOUT", OPT_SECONDS, "300",
-	     "largest timeout_s; larger requests are clamped", &l->max_timeout_s},
+	     "largest timeout_s; larger requests are clamped", &l->max_timeout_s, SERVE | RUN},
 	    {"max-body-size", "CODERUNNER_MAX_BODY_SIZE", OPT_SIZE, "16M",
-	     "largest JSON request body (413 above)", &l->max_body_bytes},
+	     "largest JSON request body (413 above)", &l->max_body_bytes, SERVE},
 	    {"max-script-size", "CODERUNNER_MAX_SCRIPT_SIZE", OPT_SIZE, "256K",
-	     "largest script (413 above)", &l->max_script_bytes},
+	     "largest script (413 above)", &l->max_script_bytes, SERVE | RUN},
 	    {"max-files", "CODERUNNER_MAX_FILES", OPT_SIZE, "20",
-	     "most entries in files, and in context", &l->max_files},
+	     "most entries in files, and in context", &l->max_files, SERVE | RUN},
 	    {"max-file-size", "CODERUNNER_MAX_FILE_SIZE", OPT_SIZE, "5M",
-	     "largest single decoded file", &l->max_file_bytes},
+	     "largest single decoded file", &l->max_file_bytes, SERVE | RUN},
 	    {"max-total-size", "CODERUNNER_MAX_TOTAL_SIZE", OPT_SIZE, "10M",
-	     "largest total of context (and, separately, of files)", &l->max_total_bytes},
+	     "largest total of context (and, separately, of files)", &l->max_total_bytes,
+	     SERVE | RUN},
 	    {"max-artifacts-size", "CODERUNNER_MAX_ARTIFACTS_SIZE", OPT_SIZE, "10M",
 	     "largest total of artifacts returned; the rest are named in artifacts_omitted",
-	     &l->max_artifacts_bytes},
+	     &l->max_artifacts_bytes, SERVE | RUN},
 	    {"stdout-limit", "CODERUNNER_STDOUT_LIMIT", OPT_SIZE, "1M",
-	     "stdout bytes kept; the rest is dropped", &l->stdout_cap},
+	     "stdout bytes kept; the rest is dropped", &l->stdout_cap, SERVE | RUN},
 	    {"stderr-limit", "CODERUNNER_STDERR_LIMIT", OPT_SIZE, "1M",
-	     "stderr bytes kept; the rest is dropped", &l->stderr_cap},
+	     "stderr bytes kept; the rest is dropped", &l->stderr_cap, SERVE | RUN},
 	    {"workspace-size", "CODERUNNER_WORKSPACE_SIZE", OPT_SIZE, "512M",
-	     "size of each job's /workspace, /tmp and /dev/shm tmpfs", &l->workspace_bytes},
+	     "size of each job's /workspace, /tmp and /dev/shm tmpfs", &l->workspace_bytes,
+	     SERVE | RUN},
 	    {"memory-limit", "CODERUNNER_MEMORY_LIMIT", OPT_SIZE, "1536M",
 	     "memory limit of a job (cgroup); an OOM kill reports exit code 137",
-	     &l->default_memory_bytes},
+	     &l->default_memory_bytes, SERVE | RUN},
 	    {"max-memory", "CODERUNNER_MAX_MEMORY", OPT_SIZE, "1536M",
-	     "largest memory_mb a request may ask for", &l->max_memory_bytes},
+	     "largest memory_mb a request may ask for", &l->max_memory_bytes, SERVE},
 	    {"cpus", "CODERUNNER_CPUS", OPT_CPUS, "1", "CPU quota of a job, in CPUs",
-	     &l->default_cpus},
+	     &l->default_cpus, SERVE | RUN},
 	    {"max-cpus", "CODERUNNER_MAX_CPUS", OPT_CPUS, cpu_default,
-	     "largest cpus a request may ask for (default: CPU count)", &l->max_cpus},
+	     "largest cpus a request may ask for (default: CPU count)", &l->max_cpus, SERVE},
 	    {"pids-limit", "CODERUNNER_PIDS_LIMIT", OPT_SIZE, "256",
-	     "processes and threads a job may have at once", &l->pids},
+	     "processes and threads a job may have at once", &l->pids, SERVE | RUN},
 	    {"no-limits", "CODERUNNER_NO_LIMITS", OPT_FLAG, NULL,
 	     "run even when cgroup limits cannot be enforced (jobs may then use all memory and "
 	     "CPU of the host)",
-	     &c->no_limits},
+	     &c->no_limits, SERVE | RUN},
+	    {"json", NULL, OPT_FLAG, NULL, "print the findings as JSON", &c->json, DOCTOR},
 	    {"timeout", NULL, OPT_SECONDS, "60", "seconds before the job is killed (exit 124)",
-	     &l->default_timeout_s},
+	     &l->default_timeout_s, RUN},
 	    {"context", NULL, OPT_LIST, NULL,
-	     "a file made available as /workspace/input/<its name>; repeatable", &c->context},
+	     "a file made available as /workspace/input/<its name>; repeatable", &c->context, RUN},
 	};
+	unsigned want = strcmp(command, "serve") == 0 ? SERVE
+			: strcmp(command, "run") == 0 ? RUN
+						      : DOCTOR;
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++) {
-		const char *name = all[i].name;
-		bool serve_only =
-		    strcmp(name, "listen") == 0 || strcmp(name, "http-threads") == 0 ||
-		    strcmp(name, "io-timeout") == 0 || strcmp(name, "max-jobs") == 0 ||
-		    strcmp(name, "default-timeout") == 0 || strcmp(name, "max-body-size") == 0;
-		bool run_only = strcmp(name, "timeout") == 0 || strcmp(name, "context") == 0;
-		if ((serve && run_only) || (!serve && serve_only))
-			continue;
-		if (strcmp(command, "doctor") == 0 && strcmp(name, "rootfs") != 0)
-			continue;
-		opts[n++] = all[i];
+		if (all[i].scope & want)
+			opts[n++] = all[i];
 	}
 	return n;
 }

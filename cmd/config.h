@@ -15,8 +15,18 @@ struct config {
 	unsigned max_jobs;
 	unsigned http_threads;
 	double io_timeout_s;
+	size_t max_queue;
+	double max_queue_wait_s;
+	size_t tenant_max_jobs;
+	const char *api_keys_file;
+	bool allow_unauthenticated;
+	const char *log_level;
+	const char *log_file;
+	double shutdown_grace_s;
+	unsigned retry_after_s;
 	unsigned long uid_base;
 	bool no_limits;
+	bool json; /* doctor --json */
 	struct limits limits;
 	struct opt_list context; /* run only */
 };

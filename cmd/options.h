@@ -33,6 +33,7 @@ struct opt {
 	const char *def; /* default as text, or NULL */
 	const char *help;
 	void *target;
+	unsigned scope; /* bit set of the commands that take it (config.c) */
 };
 
 /* Applies defaults, then the environment, then argv (from index 0). Leftover

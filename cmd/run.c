@@ -107,14 +107,15 @@ int cmd_run(int argc, char **argv)
 		job_spec_free(&spec);
 		return 1;
 	}
+	struct admission_policy policy = {.max_jobs = 1};
 	if (enforce_limits(&cgroups, &cfg, "run", &limits) < 0 ||
-	    job_runner_init(&runner, &host, lim, 1, cfg.uid_base, limits) < 0) {
+	    job_runner_init(&runner, &host, lim, &policy, cfg.uid_base, limits) < 0) {
 		job_spec_free(&spec);
 		return 1;
 	}
 	struct job_result res;
 	job_run(&runner, &spec, &res);
-	char *out = response_encode_result(&res);
+	char *out = response_encode_result(&res, NULL);
 	int code = res.exit_code == -1 ? 1 : 0;
 	if (out)
 		printf("%s\n", out);

@@ -7,27 +7,68 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "artifacts.h"
+#include "metrics.h"
 #include "spawn.h"
 #include "supervise.h"
 #include "workspace.h"
 
 int job_runner_init(struct job_runner *r, const struct host *h, const struct limits *lim,
-		    unsigned max_jobs, unsigned long id_base, const struct cgroup_setup *cgroups)
+		    const struct admission_policy *policy, unsigned long id_base,
+		    const struct cgroup_setup *cgroups)
 {
 	r->host = h;
 	r->limits = lim;
 	r->id_base = id_base;
 	r->cgroups = cgroups;
 	atomic_init(&r->next_id, 1);
-	return admission_init(&r->admission, max_jobs);
+	pthread_mutex_init(&r->running_lock, NULL);
+	r->running_pidfd = malloc(policy->max_jobs * sizeof(*r->running_pidfd));
+	if (!r->running_pidfd)
+		return -1;
+	for (unsigned i = 0; i < policy->max_jobs; i++)
+		r->running_pidfd[i] = -1;
+	return admission_init(&r->admission, policy->max_jobs, policy->max_waiting,
+			      policy->max_wait_s, policy->tenant_limit);
 }
 
 void job_runner_destroy(struct job_runner *r)
 {
 	admission_destroy(&r->admission);
+	free(r->running_pidfd);
+	r->running_pidfd = NULL;
+	pthread_mutex_destroy(&r->running_lock);
+}
+
+enum admit_status job_runner_admit(struct job_runner *r, const struct admit_request *rq,
+				   struct job_ticket *ticket)
+{
+	ticket->tenant = rq->tenant;
+	return admission_acquire(&r->admission, rq, &ticket->slot, &ticket->queue_ms);
+}
+
+/* Publishes (or withdraws, with -1) the pidfd of the job in a slot. */
+static void set_running(struct job_runner *r, unsigned slot, int pidfd)
+{
+	pthread_mutex_lock(&r->running_lock);
+	r->running_pidfd[slot] = pidfd;
+	pthread_mutex_unlock(&r->running_lock);
+}
+
+void job_runner_kill_all(struct job_runner *r)
+{
+	pthread_mutex_lock(&r->running_lock);
+	for (unsigned i = 0; i < r->admission.slots; i++) {
+		if (r->running_pidfd[i] >= 0)
+			syscall(SYS_pidfd_send_signal, r->running_pidfd[i], SIGKILL, NULL, 0);
+	}
+	pthread_mutex_unlock(&r->running_lock);
 }
 
 /* Marks res as an internal failure with the error's context. */
@@ -69,15 +110,32 @@ static void apply_usage(struct job_cgroup *jc, struct job_result *res)
 
 void job_run(struct job_runner *r, const struct job_spec *spec, struct job_result *res)
 {
+	struct admit_request rq = {0};
+	struct job_ticket ticket;
+	job_runner_admit(r, &rq, &ticket); /* unbounded, never drained: always OK */
+	job_run_admitted(r, &ticket, spec, res);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void job_run_admitted(struct job_runner *r, const struct job_ticket *ticket,
+		      const struct job_spec *spec, struct job_result *res)
+{
 	memset(res, 0, sizeof(*res));
 	res->cpu_ms = res->peak_memory = -1;
 	res->memory_bytes = spec->memory_bytes;
 	res->cpus = spec->cpus;
 	res->pids = r->limits->pids;
 	struct error err = {{0}};
-	unsigned slot = admission_acquire(&r->admission);
+	unsigned slot = ticket->slot;
 	unsigned long id = atomic_fetch_add(&r->next_id, 1);
 	unsigned long base = r->id_base + (unsigned long)slot * SANDBOX_ID_RANGE;
+	double setup_start = now_ms();
 	struct workspace ws;
 	struct job_cgroup jc = {.dir_fd = -1};
 	bool limited = r->cgroups && r->cgroups->version != 0;
@@ -108,7 +166,10 @@ void job_run(struct job_runner *r, const struct job_spec *spec, struct job_resul
 		internal_error(res, &err);
 		goto done;
 	}
+	metrics_setup_seconds((now_ms() - setup_start) / 1e3);
+	set_running(r, slot, proc.pidfd);
 	int rc = supervise_job(&proc, spec->timeout_s, r->limits, res, &err);
+	set_running(r, slot, -1);
 	sandbox_proc_close(&proc);
 	if (rc < 0) {
 		internal_error(res, &err);
@@ -121,5 +182,5 @@ void job_run(struct job_runner *r, const struct job_spec *spec, struct job_resul
 done:
 	job_cgroup_destroy(&jc);
 	workspace_destroy(&ws);
-	admission_release(&r->admission, slot);
+	admission_release(&r->admission, slot, ticket->tenant);
 }

@@ -2,8 +2,10 @@
 with the real rootfs, and helpers to call it and inspect what it left behind."""
 import os
 import re
+import json
 import signal
 import subprocess
+import tempfile
 import time
 
 import httpx
@@ -46,17 +48,21 @@ class Server:
     """A running server process and a client bound to it."""
 
     def __init__(self, *extra_args, cgroup_of=None):
+        # The server logs one audit line per request: to a file, never to a
+        # pipe nobody reads (a full pipe would block the server).
+        self.log = tempfile.NamedTemporaryFile(prefix="coderunner-test-", suffix=".log")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", "127.0.0.1:0", "--rootfs", ROOTFS,
              "--uid-base", str(UID_BASE), *extra_args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=self.log, text=True,
             preexec_fn=lambda: own_cgroup_v2(cgroup_of and f"coderunner-test-{cgroup_of}"))
         self.cgroup_name = cgroup_of or self.proc.pid
         line = self.proc.stdout.readline()
         m = re.search(r"listening on (http://[0-9.]+:\d+)", line)
         if not m:
             self.proc.kill()
-            raise RuntimeError(f"server did not start: {line!r} {self.proc.stderr.read()!r}")
+            self.proc.wait()
+            raise RuntimeError(f"server did not start: {line!r} {self.log_text()!r}")
         self.url = m.group(1)
         self.port = int(self.url.rsplit(":", 1)[1])
         self.client = httpx.Client(base_url=self.url, timeout=120)
@@ -69,6 +75,21 @@ class Server:
         r = self.run(script=script, **extra)
         assert r.status_code == 200, r.text
         return r.json()
+
+    def log_text(self):
+        """Everything the server has logged so far."""
+        with open(self.log.name) as f:
+            return f.read()
+
+    def log_lines(self):
+        """The server's log as parsed JSON lines (non-JSON lines skipped)."""
+        out = []
+        for line in self.log_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
 
     def ok_client_reset(self):
         """Drops kept-alive connections so the server's fd count settles."""
@@ -87,6 +108,7 @@ class Server:
                 self.proc.wait()
         if self.cgroup_name == self.proc.pid:
             remove_test_cgroup(self.proc.pid)
+        self.log.close()
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,7 @@ static void encode_spec(const struct job_spec *spec, const uint8_t *data, size_t
 		    (struct artifact){spec->files[i].path, spec->files[i].data, spec->files[i].len};
 	res.artifacts = arts;
 	res.nartifacts = arts ? spec->nfiles : 0;
-	must_be_json(response_encode_result(&res));
+	must_be_json(response_encode_result(&res, NULL));
 	free(arts);
 }
 
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		encode_spec(&spec, data, size);
 		job_spec_free(&spec);
 	} else {
-		must_be_json(response_encode_error(err.msg, 0));
+		must_be_json(response_encode_error(err.msg, 0, NULL));
 	}
 	if (request_parse_raw(buf, size, buf, &lim, &spec, &err) == 0)
 		job_spec_free(&spec);

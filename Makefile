@@ -17,14 +17,18 @@ HDR       := $(wildcard api/*.h runtime/*.h cmd/*.h)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 FUZZ_HARNESS := $(wildcard tests/fuzz/*.c)
 
-# Debian packages the project needs to build, lint and test.
-DEB_PACKAGES := gcc make pkg-config libc6-dev libcivetweb-dev libcjson-dev libmnl-dev libcgroup-dev libseccomp-dev \
-                check python3 python3-pytest python3-httpx mmdebstrap \
-                debian-archive-keyring clang-format cppcheck \
-                qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils \
-                clang libclang-rt-14-dev
+# Debian packages, by purpose: building the binary, building the rootfs,
+# and everything the tests, lint, fuzzing and the cgroup v2 VM need.
+DEB_BUILD  := gcc make pkg-config libc6-dev libcivetweb-dev libcjson-dev libmnl-dev \
+              libcgroup-dev libseccomp-dev
+DEB_ROOTFS := mmdebstrap debian-archive-keyring
+DEB_TEST   := check python3 python3-pytest python3-httpx clang-format cppcheck clang \
+              libclang-rt-14-dev qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
+DEB_PACKAGES := $(DEB_BUILD) $(DEB_ROOTFS) $(DEB_TEST)
+# npm packages for validating the deployment files (tests/deploy/package.json)
+NODE_DIR   := tests/deploy
 
-.PHONY: all build deps rootfs run test test-unit test-integration test-cgroup2 fuzz fuzz-smoke soak \
+.PHONY: all build deps deps-build deps-rootfs rootfs run test test-unit test-integration test-cgroup2 fuzz fuzz-smoke soak \
         lint format clean help
 
 all: build
@@ -47,14 +51,28 @@ $(B)/coderunner: $(SRC) $(HDR) Makefile
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) -o $@ $(SRC) $(LDFLAGS) $(LDLIBS)
 
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+# Installs what is missing, with apt-get (as root; otherwise says what to run).
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
-	if [ -z "$$missing" ]; then echo "deps: all installed"; exit 0; fi; \
-	if [ "$$(id -u)" -ne 0 ]; then echo "deps: missing:$$missing; run: sudo make deps" >&2; exit 1; fi; \
+	if [ -z "$$missing" ]; then echo "deps: $(2) packages installed"; exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then echo "deps: missing:$$missing; run: sudo make $@" >&2; exit 1; fi; \
 	echo "deps: installing$$missing"; \
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing
+endef
+
+deps-build:
+	$(call apt_install,$(DEB_BUILD),build)
+
+deps-rootfs:
+	$(call apt_install,$(DEB_ROOTFS),rootfs)
+
+deps: deps-build deps-rootfs
+	$(call apt_install,$(DEB_TEST),test)
+	@command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
+	@if [ ! -d $(NODE_DIR)/node_modules ]; then npm ci --prefix $(NODE_DIR) --no-audit --no-fund; \
+	else echo "deps: npm packages installed"; fi
 
 rootfs: deps
 	rootfs/build.sh $(ROOTFS)
@@ -73,7 +91,7 @@ test-unit: $(B)/unit_tests
 PYTEST    := CODERUNNER_BIN=$(B)/coderunner CODERUNNER_ROOTFS=$(ROOTFS) $(PYTHON) -m pytest -q \
              -p no:cacheprovider
 test-integration: build
-	$(PYTEST) tests/integration tests/limits tests/hostile
+	$(PYTEST) tests/integration tests/limits tests/hostile tests/deploy
 
 # At least 2,000 mixed jobs at concurrency 16; `make test` runs 300.
 SOAK_JOBS ?= 2000

@@ -154,6 +154,12 @@ int cmd_serve(int argc, char **argv)
 	struct host host;
 	if (host_setup(&host, cfg.rootfs, cfg.state_dir, &err) < 0) {
 		fprintf(stderr, "coderunner serve: %s\n", err.msg);
+		if (getenv("CONTAINER_APP_NAME"))
+			fprintf(stderr,
+				"coderunner serve: this is Azure Container Apps, which allows no "
+				"privileged containers or user namespaces: jobs cannot be "
+				"sandboxed here, so CodeRunner will not run. Deploy to AKS "
+				"(infra/ with target=aks, then k8s/).\n");
 		return 1;
 	}
 	struct cgroup_setup cgroups;

@@ -26,7 +26,10 @@ pkgs=$(grep -v '^\s*#' "$here/packages.txt" | grep -v '^\s*$' | paste -sd, -)
 tmp="$out.new"
 rm -rf "$tmp"
 echo "rootfs: building $suite with $pkgs"
-mmdebstrap --mode=root --variant=minbase --include="$pkgs" \
+# CODERUNNER_MMDEBSTRAP_OPTS adds options, e.g. "--skip=chroot/mount" inside
+# an unprivileged container build, where /proc cannot be mounted.
+# shellcheck disable=SC2086
+mmdebstrap --mode=root --variant=minbase --include="$pkgs" ${CODERUNNER_MMDEBSTRAP_OPTS:-} \
   --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-include=/usr/share/doc/*/copyright' \

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/audit.h"
 #include "api/base64.h"
 #include "api/paths.h"
 #include "api/request.h"
 #include "api/response.h"
+#include "api/sha256.h"
 #include "api/utf8.h"
 #include "cmd/options.h"
 #include "runtime/supervise.h"
@@ -363,6 +365,50 @@ START_TEST(response_is_valid_json_for_any_bytes)
 }
 END_TEST
 
+/* ---- sha256, request ids ---- */
+
+START_TEST(sha256_known_vectors)
+{
+	unsigned char d[32];
+	char hex[65];
+	sha256("abc", 3, d);
+	sha256_hex(d, 32, hex);
+	ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	sha256("", 0, d);
+	sha256_hex(d, 32, hex);
+	ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	const char *two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	sha256(two_blocks, strlen(two_blocks), d);
+	sha256_hex(d, 8, hex);
+	ck_assert_str_eq(hex, "248d6a61d20638b8");
+	struct sha256 s;
+	sha256_init(&s);
+	for (int i = 0; i < 1000; i++)
+		sha256_update(&s, "a", 1);
+	sha256_final(&s, d);
+	sha256_hex(d, 4, hex);
+	ck_assert_str_eq(hex, "41edece4");
+}
+END_TEST
+
+START_TEST(request_ids_kept_or_generated)
+{
+	char id[72];
+	request_id_choose("abc-123_X.y", id);
+	ck_assert_str_eq(id, "abc-123_X.y");
+	request_id_choose("has space", id);
+	ck_assert_uint_eq(strlen(id), 32);
+	char other[72];
+	request_id_choose(NULL, other);
+	ck_assert_str_ne(id, other);
+	char long_id[80];
+	memset(long_id, 'a', 65);
+	long_id[65] = '\0';
+	request_id_choose(long_id, id);
+	ck_assert_uint_eq(strlen(id), 32);
+}
+END_TEST
+
 /* ---- sizes and output caps ---- */
 
 START_TEST(sizes_parse_with_suffixes)
@@ -416,6 +462,8 @@ static Suite *suite(void)
 	tcase_add_test(t, response_is_valid_json_for_any_bytes);
 	tcase_add_test(t, sizes_parse_with_suffixes);
 	tcase_add_test(t, capture_keeps_cap_and_counts_rest);
+	tcase_add_test(t, sha256_known_vectors);
+	tcase_add_test(t, request_ids_kept_or_generated);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -47,9 +47,18 @@ help:
 
 build: $(B)/coderunner
 
-$(B)/coderunner: $(SRC) $(HDR) Makefile
+# The OpenAPI document is compiled in, so /api/openapi.json and the MCP
+# tool's schemas come from the one file.
+GEN_SRC   := $(B)/openapi_json.c
+$(B)/openapi_json.c: api/openapi.json
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) -o $@ $(SRC) $(LDFLAGS) $(LDLIBS)
+	{ echo '/* generated from api/openapi.json by the Makefile */'; \
+	  echo 'extern const char openapi_json[];'; echo 'const char openapi_json[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+
+$(B)/coderunner: $(SRC) $(HDR) $(GEN_SRC) Makefile
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) -o $@ $(SRC) $(GEN_SRC) $(LDFLAGS) $(LDLIBS)
 
 # Installs what is missing, with apt-get (as root; otherwise says what to run).
 define apt_install
@@ -80,9 +89,9 @@ rootfs: deps
 run: deps build rootfs
 	$(B)/coderunner serve --rootfs $(ROOTFS)
 
-$(B)/unit_tests: $(UNIT_SRC) $(LIB_SRC) $(HDR) Makefile
+$(B)/unit_tests: $(UNIT_SRC) $(LIB_SRC) $(HDR) $(GEN_SRC) Makefile
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) $(SAN) -I. -o $@ $(UNIT_SRC) $(LIB_SRC) $(LDFLAGS) $(LDLIBS) \
+	$(CC) $(CFLAGS) $(SAN) -I. -o $@ $(UNIT_SRC) $(LIB_SRC) $(GEN_SRC) $(LDFLAGS) $(LDLIBS) \
 	  $(shell pkg-config --libs check)
 
 test-unit: $(B)/unit_tests

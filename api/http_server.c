@@ -14,6 +14,8 @@
 #include "http_internal.h"
 #include "response.h"
 
+extern const char openapi_json[];
+
 void http_send(struct mg_connection *conn, int status, const char *type, const char *body,
 	       size_t len, const struct http_extra *extra)
 {
@@ -128,9 +130,26 @@ static int route(struct mg_connection *conn, void *cbdata)
 			return method_not_allowed(conn, "GET");
 		return handle_metrics(conn, s);
 	}
+	if (strcmp(uri, "/mcp") == 0)
+		return handle_mcp(conn, s);
+	if (strcmp(uri, "/api/openapi.json") == 0) {
+		if (!get)
+			return method_not_allowed(conn, "GET");
+		http_send(conn, 200, "application/json", openapi_json, strlen(openapi_json), NULL);
+		return 200;
+	}
 	if (strcmp(uri, "/api/info") == 0) {
 		if (!get)
 			return method_not_allowed(conn, "GET");
+		char tenant[64];
+		if (!http_authenticate(s, conn, tenant, sizeof(tenant))) {
+			struct http_extra extra = {.www_authenticate = true};
+			http_send_error(conn, 401,
+					"missing or invalid API key: send \"Authorization: Bearer "
+					"<key>\"",
+					&extra);
+			return 401;
+		}
 		http_send(conn, 200, "application/json", s->info_json, strlen(s->info_json), NULL);
 		return 200;
 	}
@@ -161,6 +180,11 @@ static char *build_info(const struct http_config *cfg, const struct limits *lim)
 	cJSON_AddNumberToObject(l, "default_cpus", lim->default_cpus);
 	cJSON_AddNumberToObject(l, "max_cpus", lim->max_cpus);
 	cJSON_AddNumberToObject(l, "pids", (double)lim->pids);
+	cJSON *features = cJSON_AddObjectToObject(root, "features");
+	cJSON_AddBoolToObject(features, "dependencies", cfg->features_dependencies);
+	cJSON_AddBoolToObject(features, "mcp", true);
+	cJSON_AddBoolToObject(features, "api_keys", cfg->auth && auth_enabled(cfg->auth));
+	cJSON_AddBoolToObject(features, "artifacts", true);
 	cJSON *manifest = cfg->manifest_json ? cJSON_Parse(cfg->manifest_json) : NULL;
 	cJSON_AddItemToObject(root, "rootfs", manifest ? manifest : cJSON_CreateNull());
 	char *out = cJSON_PrintUnformatted(root);
@@ -181,6 +205,18 @@ struct http_server *http_server_start(const struct http_config *cfg, struct job_
 	s->retry_after_s = cfg->retry_after_s ? cfg->retry_after_s : 1;
 	pthread_mutex_init(&s->state_lock, NULL);
 	s->info_json = build_info(cfg, runner->limits);
+	s->features_dependencies = cfg->features_dependencies;
+	s->allowed_origins = cfg->allowed_origins;
+	s->mcp = mcp_sessions_new();
+	s->mcp_tools_json = mcp_tools_build();
+	if (!s->info_json || !s->mcp || !s->mcp_tools_json) {
+		error_set(err, 0, "out of memory (or a broken api/openapi.json)");
+		free(s->info_json);
+		free(s->mcp_tools_json);
+		mcp_sessions_free(s->mcp);
+		free(s);
+		return NULL;
+	}
 	char threads[16], timeout_ms[32];
 	snprintf(threads, sizeof(threads), "%u", cfg->threads);
 	/* Per network read or write, not per request: a slow or stalled client
@@ -246,5 +282,7 @@ void http_server_stop(struct http_server *s)
 	mg_exit_library();
 	pthread_mutex_destroy(&s->state_lock);
 	free(s->info_json);
+	free(s->mcp_tools_json);
+	mcp_sessions_free(s->mcp);
 	free(s);
 }

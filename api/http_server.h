@@ -14,12 +14,14 @@
 struct http_server;
 
 struct http_config {
-	const char *listen;	   /* "127.0.0.1:8080"; port 0 picks a free one */
-	unsigned threads;	   /* civetweb worker threads */
-	double io_timeout_s;	   /* longest a client may stall one read or write */
-	const char *manifest_json; /* rootfs manifest reported at /api/info, or NULL */
-	struct auth *auth;	   /* API keys (auth_enabled() false: open) */
-	unsigned retry_after_s;	   /* Retry-After on 429 and 503 */
+	const char *listen;		    /* "127.0.0.1:8080"; port 0 picks a free one */
+	unsigned threads;		    /* civetweb worker threads */
+	double io_timeout_s;		    /* longest a client may stall one read or write */
+	const char *manifest_json;	    /* rootfs manifest reported at /api/info, or NULL */
+	struct auth *auth;		    /* API keys (auth_enabled() false: open) */
+	unsigned retry_after_s;		    /* Retry-After on 429 and 503 */
+	bool features_dependencies;	    /* "dependencies" can be installed */
+	const char *const *allowed_origins; /* extra browser origins for /mcp, NULL-ended */
 };
 
 /* Starts serving; writes the bound address ("127.0.0.1:34567") to bound. */

@@ -2,6 +2,7 @@
 #include "response.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,7 +52,70 @@ static double round1(double v)
 	return (double)(long long)(v * 10 + 0.5) / 10;
 }
 
-char *response_encode_result(const struct job_result *res, const char *request_id)
+/* The module named by the last "No module named 'x'" in stderr. */
+static bool missing_module(const struct job_result *res, char *name, size_t len)
+{
+	const char *needle = "ModuleNotFoundError: No module named '";
+	const char *p = NULL, *q = res->err.data;
+	while (q && (q = strstr(q, needle)))
+		p = q++;
+	if (!p)
+		return false;
+	p += strlen(needle);
+	size_t n = strcspn(p, "'\n");
+	if (n == 0 || n >= len || p[n] != '\'')
+		return false;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	char *dot = strchr(name, '.');
+	if (dot)
+		*dot = '\0';
+	return true;
+}
+
+void response_hint(const struct job_result *res, const struct job_spec *spec,
+		   const struct limits *lim, bool dependencies_enabled, char *out, size_t len)
+{
+	char module[128];
+	out[0] = '\0';
+	if (res->exit_code == -1)
+		return;
+	if (res->timed_out) {
+		snprintf(
+		    out, len,
+		    "the job was killed at its timeout_s of %g s; this server allows up to %g s: "
+		    "raise timeout_s, or make the code faster",
+		    spec->timeout_s, lim->max_timeout_s);
+	} else if (res->oom_killed) {
+		snprintf(
+		    out, len,
+		    "the job ran out of memory at memory_mb %zu; this server allows up to %zu: "
+		    "raise memory_mb, or use less memory",
+		    spec->memory_bytes >> 20, lim->max_memory_bytes >> 20);
+	} else if (res->exit_code != 0 && missing_module(res, module, sizeof(module))) {
+		if (dependencies_enabled)
+			snprintf(
+			    out, len,
+			    "module '%s' is not installed in the sandbox: add its PyPI package to "
+			    "\"dependencies\"",
+			    module);
+		else
+			snprintf(
+			    out, len,
+			    "module '%s' is not installed in the sandbox (GET /api/info lists what "
+			    "is), and this server does not install packages (\"dependencies\" is "
+			    "not enabled): use an installed package instead",
+			    module);
+	} else if (res->out.dropped > 0) {
+		snprintf(
+		    out, len,
+		    "stdout was cut at %zu bytes: write large results to /workspace/output/ and "
+		    "they come back as artifacts",
+		    res->out.len);
+	}
+}
+
+char *response_encode_result(const struct job_result *res, const char *request_id, const char *hint)
 {
 	cJSON *root = cJSON_CreateObject();
 	if (!root)
@@ -93,6 +157,8 @@ char *response_encode_result(const struct job_result *res, const char *request_i
 	}
 	if (res->exit_code == -1)
 		cJSON_AddStringToObject(root, "error", res->error);
+	if (hint)
+		cJSON_AddStringToObject(root, "hint", hint);
 	if (request_id)
 		cJSON_AddStringToObject(root, "request_id", request_id);
 	char *out = rc == 0 ? cJSON_PrintUnformatted(root) : NULL;

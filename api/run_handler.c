@@ -15,31 +15,7 @@
 #include "request.h"
 #include "response.h"
 
-/* Client-gone (status never sent): nginx's convention for the logs. */
-#define STATUS_CLIENT_GONE 499
-#define RUN_THREAD_STACK   (8u << 20)
-
-/* The work of one request after its body is read. */
-struct run_call {
-	struct http_server *server;
-	const char *body;
-	size_t len;
-	bool json;
-	const char *query;
-	const char *tenant;
-	const char *request_id;
-	struct client_socket client;
-	/* results */
-	int status;
-	unsigned retry_after_s;
-	char *response;
-	bool have_spec, have_result;
-	struct job_spec spec;
-	struct job_result res;
-	double queue_ms;
-	char error[768];
-	enum job_outcome outcome;
-};
+#define RUN_THREAD_STACK (8u << 20)
 
 static double now_ms(void)
 {
@@ -110,9 +86,8 @@ static enum job_outcome outcome_of(const struct job_result *res)
 	return res->exit_code == 0 ? OUTCOME_OK : OUTCOME_ERROR;
 }
 
-static void *run_call_main(void *arg)
+void run_call_execute(struct run_call *c)
 {
-	struct run_call *c = arg;
 	struct job_runner *runner = c->server->runner;
 	const struct limits *lim = runner->limits;
 	struct api_error aerr = {0};
@@ -120,7 +95,7 @@ static void *run_call_main(void *arg)
 			 : request_parse_raw(c->body, c->len, c->query, lim, &c->spec, &aerr);
 	if (rc < 0) {
 		refuse(c, aerr.status, 0, aerr.msg);
-		return NULL;
+		return;
 	}
 	c->have_spec = true;
 	struct admit_request rq = {
@@ -131,7 +106,7 @@ static void *run_call_main(void *arg)
 	metrics_queue_wait_seconds(ticket.queue_ms / 1e3);
 	if (st != ADMIT_OK) {
 		refuse_admission(c, st);
-		return NULL;
+		return;
 	}
 	job_run_admitted(runner, &ticket, &c->spec, &c->res);
 	c->have_result = true;
@@ -144,13 +119,37 @@ static void *run_call_main(void *arg)
 	} else {
 		metrics_job_seconds(c->res.duration_ms / 1e3);
 	}
-	c->response = response_encode_result(&c->res, c->request_id);
-	return NULL;
+	char hint[512];
+	response_hint(&c->res, &c->spec, lim, c->server->features_dependencies, hint, sizeof(hint));
+	c->response = response_encode_result(&c->res, c->request_id, hint[0] ? hint : NULL);
+}
+
+void run_call_account(struct run_call *c, struct audit_record *ar, double start_ms)
+{
+	metrics_job(ar->tenant, c->outcome);
+	ar->status = c->status;
+	ar->spec = c->have_spec ? &c->spec : NULL;
+	ar->result = c->have_result ? &c->res : NULL;
+	ar->queue_ms = c->queue_ms;
+	ar->error = c->error[0] ? c->error : NULL;
+	ar->total_ms = now_ms() - start_ms;
+	audit_request(ar);
+}
+
+void run_call_release(struct run_call *c)
+{
+	free(c->response);
+	c->response = NULL;
+	if (c->have_spec)
+		job_spec_free(&c->spec);
+	if (c->have_result)
+		job_result_free(&c->res);
+	c->have_spec = c->have_result = false;
 }
 
 /* Reads the body up to max bytes; NULL and *too_big past max. The declared
  * length is checked first so a huge upload is refused unread. */
-static char *read_body(struct mg_connection *conn, size_t max, size_t *len, bool *too_big)
+char *http_read_body(struct mg_connection *conn, size_t max, size_t *len, bool *too_big)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	*too_big = false;
@@ -230,8 +229,7 @@ static int serve_run(struct mg_connection *conn, struct http_server *s)
 				    start);
 	}
 	if (auth_enabled(s->auth)) {
-		if (!auth_check(s->auth, mg_get_header(conn, "Authorization"), tenant,
-				sizeof(tenant))) {
+		if (!http_authenticate(s, conn, tenant, sizeof(tenant))) {
 			extra.www_authenticate = true;
 			return refuse_early(conn, &ar, 401,
 					    "missing or invalid API key: send \"Authorization: "
@@ -245,7 +243,7 @@ static int serve_run(struct mg_connection *conn, struct http_server *s)
 	bool json = is_json_content_type(mg_get_header(conn, "Content-Type"));
 	size_t max = json ? lim->max_body_bytes : lim->max_script_bytes, len = 0;
 	bool too_big;
-	char *body = read_body(conn, max, &len, &too_big);
+	char *body = http_read_body(conn, max, &len, &too_big);
 	ar.request_bytes = ri->content_length > 0 ? (size_t)ri->content_length : len;
 	if (!body) {
 		char msg[160];
@@ -273,7 +271,7 @@ static int serve_run(struct mg_connection *conn, struct http_server *s)
 	*cp = c_init;
 	struct run_call *c = cp;
 	client_socket_init(&c->client, ri->remote_addr, ri->remote_port, ri->server_port);
-	run_call_main(c);
+	run_call_execute(c);
 	free(body);
 
 	if (c->status == STATUS_CLIENT_GONE) {
@@ -288,19 +286,8 @@ static int serve_run(struct mg_connection *conn, struct http_server *s)
 		http_send(conn, c->status, "application/json", c->response, ar.response_bytes,
 			  &extra);
 	}
-	metrics_job(ar.tenant, c->outcome);
-	ar.status = c->status;
-	ar.spec = c->have_spec ? &c->spec : NULL;
-	ar.result = c->have_result ? &c->res : NULL;
-	ar.queue_ms = c->queue_ms;
-	ar.error = c->error[0] ? c->error : NULL;
-	ar.total_ms = now_ms() - start;
-	audit_request(&ar);
-	free(c->response);
-	if (c->have_spec)
-		job_spec_free(&c->spec);
-	if (c->have_result)
-		job_result_free(&c->res);
+	run_call_account(c, &ar, start);
+	run_call_release(c);
 	int status = c->status;
 	free(c);
 	return status;
@@ -309,23 +296,24 @@ static int serve_run(struct mg_connection *conn, struct http_server *s)
 struct handler_call {
 	struct mg_connection *conn;
 	struct http_server *server;
+	http_handler fn;
 	int status;
 };
 
 static void *handler_main(void *arg)
 {
 	struct handler_call *h = arg;
-	h->status = serve_run(h->conn, h->server);
+	h->status = h->fn(h->conn, h->server);
 	return NULL;
 }
 
 /* civetweb's worker threads have 100 KiB stacks with barely 12 KiB left by
  * the time a handler runs: too little for deeply nested JSON, the sandbox
  * set-up, or even civetweb's own 8 KiB response buffer after our frames.
- * The request is served on a thread of our own while the worker waits. */
-int handle_run(struct mg_connection *conn, struct http_server *s)
+ * Such requests are served on a thread of our own while the worker waits. */
+int http_on_big_stack(struct mg_connection *conn, struct http_server *s, http_handler fn)
 {
-	struct handler_call h = {.conn = conn, .server = s, .status = 500};
+	struct handler_call h = {.conn = conn, .server = s, .fn = fn, .status = 500};
 	pthread_attr_t attr;
 	pthread_t tid;
 	pthread_attr_init(&attr);
@@ -340,4 +328,16 @@ int handle_run(struct mg_connection *conn, struct http_server *s)
 	}
 	pthread_join(tid, NULL);
 	return h.status;
+}
+
+bool http_authenticate(struct http_server *s, struct mg_connection *conn, char *tenant,
+		       size_t tenant_len)
+{
+	return !auth_enabled(s->auth) ||
+	       auth_check(s->auth, mg_get_header(conn, "Authorization"), tenant, tenant_len);
+}
+
+int handle_run(struct mg_connection *conn, struct http_server *s)
+{
+	return http_on_big_stack(conn, s, serve_run);
 }

@@ -57,6 +57,10 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 	    {"shutdown-grace", "CODERUNNER_SHUTDOWN_GRACE", OPT_SECONDS, "330",
 	     "on SIGTERM, how long running jobs may finish before they are killed",
 	     &c->shutdown_grace_s, SERVE},
+	    {"mcp-allowed-origins", "CODERUNNER_MCP_ALLOWED_ORIGINS", OPT_STRING, NULL,
+	     "comma-separated browser origins (https://app.example) allowed to call /mcp besides "
+	     "localhost",
+	     &c->mcp_allowed_origins, SERVE},
 	    {"uid-base", "CODERUNNER_UID_BASE", OPT_ULONG, "1000000000",
 	     "first host uid/gid of the unprivileged ranges jobs map to (65536 per slot)",
 	     &c->uid_base, SERVE | RUN},

@@ -24,6 +24,7 @@ struct config {
 	const char *log_file;
 	double shutdown_grace_s;
 	unsigned retry_after_s;
+	const char *mcp_allowed_origins;
 	unsigned long uid_base;
 	bool no_limits;
 	bool json; /* doctor --json */

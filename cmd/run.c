@@ -115,7 +115,7 @@ int cmd_run(int argc, char **argv)
 	}
 	struct job_result res;
 	job_run(&runner, &spec, &res);
-	char *out = response_encode_result(&res, NULL);
+	char *out = response_encode_result(&res, NULL, NULL);
 	int code = res.exit_code == -1 ? 1 : 0;
 	if (out)
 		printf("%s\n", out);

@@ -179,12 +179,19 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	char *manifest = load_manifest(cfg.rootfs);
+	const char *origins[33] = {0};
+	char *origin_list = cfg.mcp_allowed_origins ? strdup(cfg.mcp_allowed_origins) : NULL;
+	size_t norigins = 0;
+	for (char *save = NULL, *o = origin_list ? strtok_r(origin_list, ",", &save) : NULL;
+	     o && norigins < 32; o = strtok_r(NULL, ",", &save))
+		origins[norigins++] = o;
 	struct http_config hc = {.listen = cfg.listen,
 				 .threads = cfg.http_threads,
 				 .io_timeout_s = cfg.io_timeout_s,
 				 .manifest_json = manifest,
 				 .auth = &auth,
-				 .retry_after_s = cfg.retry_after_s};
+				 .retry_after_s = cfg.retry_after_s,
+				 .allowed_origins = origins};
 	char bound[128];
 	struct http_server *srv = http_server_start(&hc, &runner, bound, sizeof(bound), &err);
 	if (!srv) {
@@ -223,6 +230,7 @@ int cmd_serve(int argc, char **argv)
 		cgroup_setup_cleanup(&cgroups);
 	auth_destroy(&auth);
 	free(manifest);
+	free(origin_list);
 	log_msg(LOG_INFO, "stopped");
 	return 0;
 }

@@ -40,7 +40,7 @@ static void encode_spec(const struct job_spec *spec, const uint8_t *data, size_t
 		    (struct artifact){spec->files[i].path, spec->files[i].data, spec->files[i].len};
 	res.artifacts = arts;
 	res.nartifacts = arts ? spec->nfiles : 0;
-	must_be_json(response_encode_result(&res, NULL));
+	must_be_json(response_encode_result(&res, NULL, NULL));
 	free(arts);
 }
 

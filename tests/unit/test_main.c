@@ -347,7 +347,7 @@ START_TEST(response_is_valid_json_for_any_bytes)
 	struct artifact arts[] = {{"a.txt", (unsigned char *)"hello", 5}, {"b.bin", bin, 3}};
 	res.artifacts = arts;
 	res.nartifacts = 2;
-	char *json = response_encode_result(&res, NULL);
+	char *json = response_encode_result(&res, NULL, NULL);
 	cJSON *root = cJSON_Parse(json);
 	ck_assert_ptr_nonnull(root);
 	ck_assert_int_eq(cJSON_GetObjectItem(root, "exit_code")->valueint, 1);

@@ -22,11 +22,11 @@ FUZZ_HARNESS := $(wildcard tests/fuzz/*.c)
 DEB_BUILD  := gcc make pkg-config libc6-dev libcivetweb-dev libcjson-dev libmnl-dev \
               libcgroup-dev libseccomp-dev
 DEB_ROOTFS := mmdebstrap debian-archive-keyring
-DEB_TEST   := check python3 python3-pytest python3-httpx clang-format cppcheck clang \
+DEB_TEST   := check python3 python3-pytest python3-httpx python3-jsonschema clang-format cppcheck clang \
               libclang-rt-14-dev qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
 DEB_PACKAGES := $(DEB_BUILD) $(DEB_ROOTFS) $(DEB_TEST)
-# npm packages for validating the deployment files (tests/deploy/package.json)
-NODE_DIR   := tests/deploy
+# npm packages: deployment checks, OpenAPI lint, the MCP client (tests/node)
+NODE_DIR   := tests/node
 
 .PHONY: all build deps deps-build deps-rootfs rootfs run test test-unit test-integration test-cgroup2 fuzz fuzz-smoke soak \
         lint format clean help
@@ -100,7 +100,7 @@ test-unit: $(B)/unit_tests
 PYTEST    := CODERUNNER_BIN=$(B)/coderunner CODERUNNER_ROOTFS=$(ROOTFS) $(PYTHON) -m pytest -q \
              -p no:cacheprovider
 test-integration: build
-	$(PYTEST) tests/integration tests/limits tests/hostile tests/deploy
+	$(PYTEST) tests/integration tests/limits tests/hostile tests/node
 
 # At least 2,000 mixed jobs at concurrency 16; `make test` runs 300.
 SOAK_JOBS ?= 2000

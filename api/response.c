@@ -67,10 +67,9 @@ static bool missing_module(const struct job_result *res, char *name, size_t len)
 		return false;
 	memcpy(name, p, n);
 	name[n] = '\0';
-	char *dot = strchr(name, '.');
-	if (dot)
-		*dot = '\0';
-	return true;
+	/* "a.b" missing with "a" present is a wrong import, not a missing
+	 * package: no hint rather than a misleading one */
+	return strchr(name, '.') == NULL;
 }
 
 void response_hint(const struct job_result *res, const struct job_spec *spec,

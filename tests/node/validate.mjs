@@ -1,5 +1,5 @@
 // validate.mjs - offline checks of the deployment files, run by
-// tests/deploy/test_deploy.py (and so by `make test`):
+// tests/node/test_deploy.py (and so by `make test`):
 //   node validate.mjs ROOT   (ROOT: the project checkout, or a copy of it)
 // - Containerfile: dockerfilelint, and every RUN a make target or script;
 // - k8s/: every base resource and every overlay result (patches merged the

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "../runtime/deps.h"
 #include "../runtime/metrics.h"
 #include "audit.h"
 #include "client_socket.h"
@@ -20,8 +21,8 @@ struct http_server {
 	unsigned retry_after_s;
 	pthread_mutex_t state_lock;
 	bool draining;
-	char unready[256];	    /* "" when ready */
-	bool features_dependencies; /* installing "dependencies" is enabled */
+	char unready[256]; /* "" when ready */
+	struct deps *deps; /* NULL: installing "dependencies" is disabled */
 	struct mcp_sessions *mcp;
 	char *mcp_tools_json; /* tools/list result, built once from openapi.json */
 	const char *const *allowed_origins;
@@ -61,7 +62,7 @@ struct run_call {
 	struct job_spec spec;
 	struct job_result res;
 	double queue_ms;
-	char error[768];
+	char error[1100];
 	enum job_outcome outcome;
 };
 

@@ -94,7 +94,7 @@ static int handle_metrics(struct mg_connection *conn, struct http_server *s)
 {
 	unsigned running, waiting;
 	admission_counts(&s->runner->admission, &running, &waiting);
-	char *text = metrics_render(running, waiting, s->runner->admission.slots);
+	char *text = metrics_render(running, waiting, s->runner->admission.slots, s->deps);
 	if (!text)
 		return send_text(conn, 500, "out of memory\n");
 	http_send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text), NULL);
@@ -181,7 +181,7 @@ static char *build_info(const struct http_config *cfg, const struct limits *lim)
 	cJSON_AddNumberToObject(l, "max_cpus", lim->max_cpus);
 	cJSON_AddNumberToObject(l, "pids", (double)lim->pids);
 	cJSON *features = cJSON_AddObjectToObject(root, "features");
-	cJSON_AddBoolToObject(features, "dependencies", cfg->features_dependencies);
+	cJSON_AddBoolToObject(features, "dependencies", cfg->deps != NULL);
 	cJSON_AddBoolToObject(features, "mcp", true);
 	cJSON_AddBoolToObject(features, "api_keys", cfg->auth && auth_enabled(cfg->auth));
 	cJSON_AddBoolToObject(features, "artifacts", true);
@@ -205,7 +205,7 @@ struct http_server *http_server_start(const struct http_config *cfg, struct job_
 	s->retry_after_s = cfg->retry_after_s ? cfg->retry_after_s : 1;
 	pthread_mutex_init(&s->state_lock, NULL);
 	s->info_json = build_info(cfg, runner->limits);
-	s->features_dependencies = cfg->features_dependencies;
+	s->deps = cfg->deps;
 	s->allowed_origins = cfg->allowed_origins;
 	s->mcp = mcp_sessions_new();
 	s->mcp_tools_json = mcp_tools_build();

@@ -9,6 +9,7 @@
 
 #include "../runtime/error.h"
 #include "../runtime/job_runner.h"
+#include "../runtime/deps.h"
 #include "auth.h"
 
 struct http_server;
@@ -20,7 +21,7 @@ struct http_config {
 	const char *manifest_json;	    /* rootfs manifest reported at /api/info, or NULL */
 	struct auth *auth;		    /* API keys (auth_enabled() false: open) */
 	unsigned retry_after_s;		    /* Retry-After on 429 and 503 */
-	bool features_dependencies;	    /* "dependencies" can be installed */
+	struct deps *deps;		    /* NULL: "dependencies" are refused (501) */
 	const char *const *allowed_origins; /* extra browser origins for /mcp, NULL-ended */
 };
 

@@ -509,7 +509,7 @@ static cJSON *do_tools_call(struct mcp_ctx *x, const cJSON *id, const cJSON *par
 		reply = rpc_error(id, JSONRPC_INTERNAL, c->error, NULL);
 	} else {
 		/* validation: the API's message, with its field named as here */
-		char msg[800];
+		char msg[1200];
 		const char *e = c->error;
 		snprintf(msg, sizeof(msg), "%s%s", strncmp(e, "script", 6) == 0 ? "code" : "",
 			 strncmp(e, "script", 6) == 0 ? e + 6 : e);

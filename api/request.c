@@ -15,6 +15,7 @@
 
 #include "base64.h"
 #include "paths.h"
+#include "requirements.h"
 #include "utf8.h"
 
 #define MAX_DEPENDENCIES 15
@@ -219,8 +220,9 @@ static int check_conflicts(const struct job_spec *spec, struct api_error *err)
 	return 0;
 }
 
-/* dependencies: validated now, installed by a later feature. */
-static int parse_dependencies(const cJSON *deps, struct api_error *err)
+/* dependencies: a list of simple requirements (see requirements.h), kept
+ * in canonical form; duplicates by normalised name are refused. */
+static int parse_dependencies(const cJSON *deps, struct job_spec *spec, struct api_error *err)
 {
 	if (!cJSON_IsArray(deps))
 		return api_error_set(err, 400, "dependencies: must be a list of strings");
@@ -228,6 +230,10 @@ static int parse_dependencies(const cJSON *deps, struct api_error *err)
 	if (n > MAX_DEPENDENCIES)
 		return api_error_set(err, 400, "dependencies: at most %d entries, got %d",
 				     MAX_DEPENDENCIES, n);
+	char names[MAX_DEPENDENCIES][MAX_REQUIREMENT_BYTES + 1];
+	spec->dependencies = calloc((size_t)n + 1, sizeof(*spec->dependencies));
+	if (!spec->dependencies)
+		return api_error_set(err, 500, "out of memory");
 	const cJSON *d;
 	int i = 0;
 	cJSON_ArrayForEach(d, deps)
@@ -235,14 +241,22 @@ static int parse_dependencies(const cJSON *deps, struct api_error *err)
 		if (!cJSON_IsString(d) || d->valuestring[0] == '\0')
 			return api_error_set(err, 400,
 					     "dependencies[%d]: must be a non-empty string", i);
-		i++;
+		char canon[MAX_REQUIREMENT_BYTES * 2], why[300];
+		if (!requirement_parse(d->valuestring, canon, sizeof(canon), names[i],
+				       sizeof(names[i]), why, sizeof(why)))
+			return api_error_set(err, 400, "dependencies[%d]: %s", i, why);
+		for (int j = 0; j < i; j++)
+			if (strcmp(names[j], names[i]) == 0)
+				return api_error_set(
+				    err, 400,
+				    "dependencies[%d]: \"%s\" is listed twice "
+				    "(names compare case- and separator-insensitively)",
+				    i, names[i]);
+		spec->dependencies[i] = strdup(canon);
+		if (!spec->dependencies[i])
+			return api_error_set(err, 500, "out of memory");
+		spec->ndependencies = (size_t)++i;
 	}
-	if (n > 0)
-		return api_error_set(
-		    err, 501,
-		    "dependencies: installing packages is not supported by this "
-		    "server yet; the rootfs already has numpy, pandas, scipy, "
-		    "scikit-learn, matplotlib and more (GET /api/info lists them)");
 	return 0;
 }
 
@@ -384,7 +398,7 @@ static int parse_object(const cJSON *root, const struct limits *lim, struct job_
 		    "with an \"entry_point\"");
 	if (entry && !files)
 		return api_error_set(err, 400, "entry_point: only valid together with files");
-	if (deps && parse_dependencies(deps, err) < 0)
+	if (deps && parse_dependencies(deps, spec, err) < 0)
 		return -1;
 	spec->timeout_s = lim->default_timeout_s;
 	if (timeout && parse_timeout(timeout->valuedouble, cJSON_IsNumber(timeout), lim,

@@ -138,6 +138,11 @@ char *response_encode_result(const struct job_result *res, const char *request_i
 	cJSON_AddNumberToObject(root, "stderr_dropped_bytes", (double)res->err.dropped);
 	cJSON_AddNumberToObject(root, "duration_ms", round1(res->duration_ms));
 	cJSON_AddBoolToObject(root, "oom_killed", res->oom_killed);
+	if (res->deps_used) {
+		cJSON *d = cJSON_AddObjectToObject(root, "dependencies");
+		cJSON_AddBoolToObject(d, "cache_hit", res->deps_cache_hit);
+		cJSON_AddNumberToObject(d, "install_ms", round1(res->deps_install_ms));
+	}
 	cJSON *usage = cJSON_AddObjectToObject(root, "usage");
 	if (usage) {
 		cJSON_AddItemToObject(usage, "cpu_ms",

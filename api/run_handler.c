@@ -98,6 +98,13 @@ void run_call_execute(struct run_call *c)
 		return;
 	}
 	c->have_spec = true;
+	if (c->spec.ndependencies > 0 && !c->server->deps) {
+		refuse(c, 501, 0,
+		       "dependencies: installing packages is disabled on this server; the rootfs "
+		       "already has numpy, pandas, scipy, scikit-learn, matplotlib and more (GET "
+		       "/api/info lists them)");
+		return;
+	}
 	struct admit_request rq = {
 	    .tenant = c->tenant, .gone = client_socket_gone, .ctx = &c->client};
 	struct job_ticket ticket;
@@ -108,7 +115,33 @@ void run_call_execute(struct run_call *c)
 		refuse_admission(c, st);
 		return;
 	}
+	struct deps_use use;
+	bool deps = c->spec.ndependencies > 0;
+	if (deps) {
+		enum deps_status ds =
+		    deps_acquire(c->server->deps, runner, &ticket, c->spec.dependencies,
+				 c->spec.ndependencies, &use);
+		if (ds != DEPS_READY) {
+			admission_release(&runner->admission, ticket.slot, ticket.tenant);
+			refuse(c,
+			       ds == DEPS_FAILED    ? 422
+			       : ds == DEPS_TIMEOUT ? 504
+						    : 500,
+			       0, use.message);
+			if (ds == DEPS_INTERNAL)
+				c->outcome = OUTCOME_INTERNAL;
+			return;
+		}
+		c->spec.deps_dir = use.site;
+	}
 	job_run_admitted(runner, &ticket, &c->spec, &c->res);
+	if (deps) {
+		deps_release(c->server->deps, &use);
+		c->spec.deps_dir = NULL;
+		c->res.deps_used = true;
+		c->res.deps_cache_hit = use.cache_hit;
+		c->res.deps_install_ms = use.install_ms;
+	}
 	c->have_result = true;
 	c->outcome = outcome_of(&c->res);
 	c->status = c->res.exit_code == -1 ? 500 : 200;
@@ -120,7 +153,7 @@ void run_call_execute(struct run_call *c)
 		metrics_job_seconds(c->res.duration_ms / 1e3);
 	}
 	char hint[512];
-	response_hint(&c->res, &c->spec, lim, c->server->features_dependencies, hint, sizeof(hint));
+	response_hint(&c->res, &c->spec, lim, c->server->deps != NULL, hint, sizeof(hint));
 	c->response = response_encode_result(&c->res, c->request_id, hint[0] ? hint : NULL);
 }
 

@@ -25,6 +25,10 @@ struct config {
 	double shutdown_grace_s;
 	unsigned retry_after_s;
 	const char *mcp_allowed_origins;
+	const char *deps_cache_dir; /* "" disables dependency installs */
+	size_t deps_cache_bytes;
+	const char *pip_index_url, *pip_extra_index_url, *pip_trusted_host;
+	double deps_install_timeout_s;
 	unsigned long uid_base;
 	bool no_limits;
 	bool json; /* doctor --json */

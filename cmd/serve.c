@@ -4,6 +4,7 @@
  * and signals: SIGTERM/SIGINT drain and stop, SIGHUP reopens logs and
  * reloads API keys. */
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "../api/audit.h"
 #include "../api/auth.h"
 #include "../api/http_server.h"
+#include "../runtime/deps.h"
 #include "../runtime/host.h"
 #include "../runtime/job_runner.h"
 #include "commands.h"
@@ -179,6 +181,24 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	char *manifest = load_manifest(cfg.rootfs);
+	struct deps deps;
+	bool deps_on = cfg.deps_cache_dir && *cfg.deps_cache_dir;
+	if (deps_on) {
+		cJSON *m = manifest ? cJSON_Parse(manifest) : NULL;
+		struct deps_config dc = {.cache_dir = cfg.deps_cache_dir,
+					 .cache_max_bytes = cfg.deps_cache_bytes,
+					 .index_url = cfg.pip_index_url,
+					 .extra_index_url = cfg.pip_extra_index_url,
+					 .trusted_host = cfg.pip_trusted_host,
+					 .install_timeout_s = cfg.deps_install_timeout_s};
+		int drc = deps_init(&deps, &dc, &host,
+				    cJSON_GetStringValue(cJSON_GetObjectItem(m, "python")), &err);
+		cJSON_Delete(m);
+		if (drc < 0) {
+			fprintf(stderr, "coderunner serve: %s\n", err.msg);
+			return 1;
+		}
+	}
 	const char *origins[33] = {0};
 	char *origin_list = cfg.mcp_allowed_origins ? strdup(cfg.mcp_allowed_origins) : NULL;
 	size_t norigins = 0;
@@ -191,7 +211,8 @@ int cmd_serve(int argc, char **argv)
 				 .manifest_json = manifest,
 				 .auth = &auth,
 				 .retry_after_s = cfg.retry_after_s,
-				 .allowed_origins = origins};
+				 .allowed_origins = origins,
+				 .deps = deps_on ? &deps : NULL};
 	char bound[128];
 	struct http_server *srv = http_server_start(&hc, &runner, bound, sizeof(bound), &err);
 	if (!srv) {
@@ -229,6 +250,8 @@ int cmd_serve(int argc, char **argv)
 	if (limits)
 		cgroup_setup_cleanup(&cgroups);
 	auth_destroy(&auth);
+	if (deps_on)
+		deps_destroy(&deps);
 	free(manifest);
 	free(origin_list);
 	log_msg(LOG_INFO, "stopped");

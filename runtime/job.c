@@ -14,6 +14,9 @@ void job_spec_free(struct job_spec *spec)
 	}
 	free(spec->files);
 	free(spec->entry_point);
+	for (size_t i = 0; i < spec->ndependencies; i++)
+		free(spec->dependencies[i]);
+	free(spec->dependencies);
 	memset(spec, 0, sizeof(*spec));
 }
 

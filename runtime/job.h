@@ -20,6 +20,9 @@ struct job_spec {
 	double timeout_s;
 	size_t memory_bytes; /* memory limit */
 	double cpus;	     /* CPU quota, in CPUs */
+	char **dependencies; /* canonical requirement strings */
+	size_t ndependencies;
+	const char *deps_dir; /* host path of the installed packages, or NULL */
 };
 
 /* One artifact read back from /workspace/output. */
@@ -53,6 +56,9 @@ struct job_result {
 	double cpu_ms;	    /* CPU time used; < 0 when unknown */
 	double peak_memory; /* bytes; < 0 when unknown */
 	char error[512];    /* set when exit_code == -1 */
+	bool deps_used;	    /* dependencies were requested */
+	bool deps_cache_hit;
+	double deps_install_ms;
 };
 
 void job_spec_free(struct job_spec *spec);

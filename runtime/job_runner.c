@@ -123,28 +123,16 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-void job_run_admitted(struct job_runner *r, const struct job_ticket *ticket,
-		      const struct job_spec *spec, struct job_result *res)
+/* One sandbox in a slot: its cgroup, the spawn, supervision and usage. The
+ * caller owns the directory mounted at /workspace. */
+static void run_sandbox(struct job_runner *r, unsigned slot, unsigned long id, const char *dir,
+			const struct job_spec *spec, char *const *pip_args, double setup_start,
+			struct job_result *res)
 {
-	memset(res, 0, sizeof(*res));
-	res->cpu_ms = res->peak_memory = -1;
-	res->memory_bytes = spec->memory_bytes;
-	res->cpus = spec->cpus;
-	res->pids = r->limits->pids;
 	struct error err = {{0}};
-	unsigned slot = ticket->slot;
-	unsigned long id = atomic_fetch_add(&r->next_id, 1);
 	unsigned long base = r->id_base + (unsigned long)slot * SANDBOX_ID_RANGE;
-	double setup_start = now_ms();
-	struct workspace ws;
 	struct job_cgroup jc = {.dir_fd = -1};
 	bool limited = r->cgroups && r->cgroups->version != 0;
-	if (workspace_create(&ws, r->host->jobs_dir, id, (uid_t)(base + SANDBOX_JOB_ID),
-			     (gid_t)(base + SANDBOX_JOB_ID), r->limits->workspace_bytes, spec,
-			     &err) < 0) {
-		internal_error(res, &err);
-		goto done;
-	}
 	struct job_resources resources = {
 	    .memory_bytes = spec->memory_bytes, .cpus = spec->cpus, .pids = r->limits->pids};
 	if (limited && job_cgroup_create(&jc, r->cgroups, id, &resources, &err) < 0) {
@@ -155,12 +143,15 @@ void job_run_admitted(struct job_runner *r, const struct job_ticket *ticket,
 	unsigned threads = (unsigned)spec->cpus;
 	if ((double)threads < spec->cpus || threads == 0)
 		threads++;
-	struct sandbox_params params = {.workspace = ws.path,
+	struct sandbox_params params = {.workspace = dir,
 					.entry_point = spec->entry_point,
 					.host_id_base = base,
 					.tmpfs_bytes = r->limits->workspace_bytes,
 					.cpus = threads,
-					.cgroup = limited ? &jc : NULL};
+					.cgroup = limited ? &jc : NULL,
+					.deps_dir = spec->deps_dir,
+					.share_network = pip_args != NULL,
+					.pip_args = pip_args};
 	struct sandbox_proc proc;
 	if (sandbox_spawn(r->host, &params, &proc, &err) < 0) {
 		internal_error(res, &err);
@@ -171,16 +162,59 @@ void job_run_admitted(struct job_runner *r, const struct job_ticket *ticket,
 	int rc = supervise_job(&proc, spec->timeout_s, r->limits, res, &err);
 	set_running(r, slot, -1);
 	sandbox_proc_close(&proc);
-	if (rc < 0) {
+	if (rc < 0)
 		internal_error(res, &err);
-		goto done;
-	}
-	if (limited)
+	else if (limited)
 		apply_usage(&jc, res);
-	if (artifacts_collect(ws.path, r->limits, res, &err) < 0)
-		internal_error(res, &err);
 done:
 	job_cgroup_destroy(&jc);
+}
+
+/* The limits a result reports, filled before anything can fail. */
+static void result_init(struct job_result *res, const struct job_spec *spec, size_t pids)
+{
+	memset(res, 0, sizeof(*res));
+	res->cpu_ms = res->peak_memory = -1;
+	res->memory_bytes = spec->memory_bytes;
+	res->cpus = spec->cpus;
+	res->pids = pids;
+}
+
+void job_run_admitted(struct job_runner *r, const struct job_ticket *ticket,
+		      const struct job_spec *spec, struct job_result *res)
+{
+	result_init(res, spec, r->limits->pids);
+	struct error err = {{0}};
+	unsigned slot = ticket->slot;
+	unsigned long id = atomic_fetch_add(&r->next_id, 1);
+	unsigned long base = r->id_base + (unsigned long)slot * SANDBOX_ID_RANGE;
+	double setup_start = now_ms();
+	struct workspace ws;
+	if (workspace_create(&ws, r->host->jobs_dir, id, (uid_t)(base + SANDBOX_JOB_ID),
+			     (gid_t)(base + SANDBOX_JOB_ID), r->limits->workspace_bytes, spec,
+			     &err) < 0) {
+		internal_error(res, &err);
+	} else {
+		run_sandbox(r, slot, id, ws.path, spec, NULL, setup_start, res);
+		if (res->exit_code != -1 && artifacts_collect(ws.path, r->limits, res, &err) < 0)
+			internal_error(res, &err);
+	}
 	workspace_destroy(&ws);
 	admission_release(&r->admission, slot, ticket->tenant);
+}
+
+void job_run_install(struct job_runner *r, const struct job_ticket *ticket, const char *dir,
+		     char *const *pip_args, double timeout_s, struct job_result *res)
+{
+	struct job_spec spec = {.timeout_s = timeout_s,
+				.memory_bytes = r->limits->default_memory_bytes,
+				.cpus = r->limits->default_cpus};
+	result_init(res, &spec, r->limits->pids);
+	run_sandbox(r, ticket->slot, atomic_fetch_add(&r->next_id, 1), dir, &spec, pip_args,
+		    now_ms(), res);
+}
+
+unsigned long job_runner_host_uid(const struct job_runner *r, const struct job_ticket *ticket)
+{
+	return r->id_base + (unsigned long)ticket->slot * SANDBOX_ID_RANGE + SANDBOX_JOB_ID;
 }

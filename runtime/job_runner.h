@@ -53,6 +53,16 @@ enum admit_status job_runner_admit(struct job_runner *r, const struct admit_requ
 void job_run_admitted(struct job_runner *r, const struct job_ticket *ticket,
 		      const struct job_spec *spec, struct job_result *res);
 
+/* Runs `pip install PIP_ARGS` in the admitted slot (which it keeps), with
+ * dir as its writable /workspace and the host's network to reach the index.
+ * Fills res like a job (exit_code, output, timed_out). */
+void job_run_install(struct job_runner *r, const struct job_ticket *ticket, const char *dir,
+		     char *const *pip_args, double timeout_s, struct job_result *res);
+
+/* The host uid (and gid) the slot's sandbox user maps to: files it must
+ * write are chowned to it. */
+unsigned long job_runner_host_uid(const struct job_runner *r, const struct job_ticket *ticket);
+
 /* Admits (waiting as long as needed) and runs: the `run` command. */
 void job_run(struct job_runner *r, const struct job_spec *spec, struct job_result *res);
 

@@ -1,6 +1,8 @@
 /* metrics.c - see metrics.h. */
 #include "metrics.h"
 
+#include "deps.h"
+
 #include <dirent.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -196,7 +198,7 @@ static long process_fds(void)
 	return n - 3; /* ".", ".." and the directory's own fd */
 }
 
-char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs)
+char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs, struct deps *deps)
 {
 	struct text t = {0};
 	pthread_mutex_lock(&m.lock);
@@ -231,5 +233,22 @@ char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs)
 	    "# HELP process_open_fds Open file descriptors of the server.\n"
 	    "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n",
 	    running, waiting, max_jobs, process_rss_bytes(), process_fds());
+	if (deps) {
+		unsigned long hits, misses;
+		size_t bytes;
+		deps_stats(deps, &hits, &misses, &bytes);
+		out(&t,
+		    "# HELP coderunner_dependency_cache_hits_total Requests whose dependencies "
+		    "were "
+		    "cached.\n# TYPE coderunner_dependency_cache_hits_total counter\n"
+		    "coderunner_dependency_cache_hits_total %lu\n"
+		    "# HELP coderunner_dependency_cache_misses_total Dependency installs run.\n"
+		    "# TYPE coderunner_dependency_cache_misses_total counter\n"
+		    "coderunner_dependency_cache_misses_total %lu\n"
+		    "# HELP coderunner_dependency_cache_bytes Disk used by the dependency cache.\n"
+		    "# TYPE coderunner_dependency_cache_bytes gauge\n"
+		    "coderunner_dependency_cache_bytes %zu\n",
+		    hits, misses, bytes);
+	}
 	return t.buf;
 }

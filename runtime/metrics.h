@@ -23,6 +23,7 @@ void metrics_http_response(int status);
 
 /* The whole exposition; running and waiting are gauges read by the caller.
  * Returns a malloc'd string. */
-char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs);
+struct deps;
+char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs, struct deps *deps);
 
 #endif

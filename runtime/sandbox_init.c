@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +172,8 @@ static void seed_matplotlib_cache(void)
 }
 
 /* Builds the job's filesystem under root, then pivots into it. */
-static void build_root(const char *root, const char *workspace, size_t tmpfs_bytes)
+static void build_root(const char *root, const char *workspace, const char *deps, bool host_network,
+		       size_t tmpfs_bytes)
 {
 	char path[PATH_MAX], opts[96];
 	snprintf(opts, sizeof(opts), "mode=1777,size=%zu,nr_inodes=100000", tmpfs_bytes);
@@ -187,6 +189,18 @@ static void build_root(const char *root, const char *workspace, size_t tmpfs_byt
 	mount_or_die("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	snprintf(path, sizeof(path), "%s/workspace", root);
 	mount_or_die(workspace, path, NULL, MS_BIND | MS_REC, NULL);
+	if (deps) { /* installed dependencies: read-only, first on sys.path */
+		snprintf(path, sizeof(path), "%s/opt", root);
+		mount_or_die(deps, path, NULL, MS_BIND | MS_REC, NULL);
+		mount_or_die(NULL, path, NULL,
+			     MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+	}
+	if (host_network && access("/etc/resolv.conf", R_OK) == 0) {
+		/* pip resolves the index's name as the host does */
+		snprintf(path, sizeof(path), "%s/etc/resolv.conf", root);
+		if (access(path, F_OK) == 0)
+			mount_or_die("/etc/resolv.conf", path, NULL, MS_BIND, NULL);
+	}
 	if (chdir(root) < 0)
 		die(errno, "chdir %s", root);
 	/* pivot_root(".", ".") stacks the old root on top of the new one;
@@ -202,7 +216,7 @@ static void build_root(const char *root, const char *workspace, size_t tmpfs_byt
 }
 
 /* Everything the job may rely on, and nothing from the server's environment. */
-static void build_env(char **env, size_t n, const char *cpus)
+static void build_env(char **env, size_t n, const char *cpus, bool deps)
 {
 	static char threads[4][48];
 	snprintf(threads[0], sizeof(threads[0]), "OMP_NUM_THREADS=%s", cpus);
@@ -217,7 +231,7 @@ static void build_env(char **env, size_t n, const char *cpus)
 			       "MPLCONFIGDIR=" MPL_DIR,
 			       "PYTHONUNBUFFERED=1",
 			       "PYTHONDONTWRITEBYTECODE=1",
-			       "PYTHONPATH=/workspace",
+			       deps ? "PYTHONPATH=/opt:/workspace" : "PYTHONPATH=/workspace",
 			       threads[0],
 			       threads[1],
 			       threads[2],
@@ -253,8 +267,10 @@ static void set_rlimits(size_t max_file)
 		die(errno, "set resource limits");
 }
 
-/* In the forked child: give up every privilege, then become Python. */
-static __attribute__((noreturn)) void exec_job(const char *entry, char **env, size_t max_file)
+/* In the forked child: give up every privilege, then become Python: the
+ * job's entry point, or `pip install` for a dependency install. */
+static __attribute__((noreturn)) void exec_job(const char *entry, char **pip_args, char **env,
+					       size_t max_file)
 {
 	set_rlimits(max_file);
 	setsid();
@@ -270,6 +286,14 @@ static __attribute__((noreturn)) void exec_job(const char *entry, char **env, si
 	struct error err;
 	if (seccomp_filter_install(&err) < 0)
 		die(0, "%s", err.msg);
+	if (pip_args) {
+		pip_args[-4] = "python3";
+		pip_args[-3] = "-m";
+		pip_args[-2] = "pip";
+		pip_args[-1] = "install";
+		execve("/usr/bin/python3", pip_args - 4, env);
+		die(errno, "exec pip");
+	}
 	char *argv[] = {"python3", (char *)entry, NULL};
 	execve("/usr/bin/python3", argv, env);
 	die(errno, "exec /usr/bin/python3");
@@ -298,28 +322,31 @@ static __attribute__((noreturn)) void reap_until(pid_t main_pid)
 
 int sandbox_init_main(int argc, char **argv)
 {
-	if (argc != 7) {
-		dprintf(STATUS_FD, "sandbox init: expected 5 arguments, got %d\n", argc - 2);
+	if (argc < 9) {
+		dprintf(STATUS_FD, "sandbox init: expected at least 7 arguments, got %d\n",
+			argc - 2);
 		return SETUP_FAILED;
 	}
 	const char *root = argv[2], *workspace = argv[3], *entry = argv[4], *cpus = argv[6];
+	const char *deps = strcmp(argv[7], "-") == 0 ? NULL : argv[7];
+	bool pip = strcmp(argv[8], "pip") == 0;
 	size_t tmpfs_bytes = strtoull(argv[5], NULL, 10);
 	if (fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC) < 0)
 		return SETUP_FAILED;
 	reset_signals();
-	build_root(root, workspace, tmpfs_bytes);
+	build_root(root, workspace, deps, pip, tmpfs_bytes);
 	if (sethostname("sandbox", 7) < 0)
 		die(errno, "sethostname");
 	struct error err;
-	if (netlink_loopback_up(&err) < 0)
+	if (!pip && netlink_loopback_up(&err) < 0) /* pip shares the host's network */
 		die(0, "%s", err.msg);
 	seed_matplotlib_cache();
 	char *env[32];
-	build_env(env, sizeof(env) / sizeof(env[0]), cpus);
+	build_env(env, sizeof(env) / sizeof(env[0]), cpus, deps != NULL);
 	pid_t pid = fork();
 	if (pid < 0)
 		die(errno, "fork the job");
-	if (pid == 0)
-		exec_job(entry, env, tmpfs_bytes);
+	if (pid == 0) /* argv[5..8] are spent: they make room for "python3 -m pip install" */
+		exec_job(entry, pip ? argv + 9 : NULL, env, tmpfs_bytes);
 	reap_until(pid);
 }

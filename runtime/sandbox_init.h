@@ -6,7 +6,8 @@
 #ifndef CODERUNNER_SANDBOX_INIT_H
 #define CODERUNNER_SANDBOX_INIT_H
 
-/* argv: __sandbox-init ROOTFS WORKSPACE ENTRY_POINT TMPFS_BYTES CPUS.
+/* argv: __sandbox-init ROOTFS WORKSPACE ENTRY_POINT TMPFS_BYTES CPUS DEPS MODE
+ * [PIP_ARGS...], with DEPS "-" for none and MODE "job" or "pip".
  * Exits with the job's exit code (128+N for signal N), or 125 after writing
  * a set-up error to fd 3. */
 int sandbox_init_main(int argc, char **argv);

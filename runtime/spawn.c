@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -114,14 +115,26 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 	char tmpfs_arg[32], cpus_arg[16];
 	snprintf(tmpfs_arg, sizeof(tmpfs_arg), "%zu", p->tmpfs_bytes);
 	snprintf(cpus_arg, sizeof(cpus_arg), "%u", p->cpus);
-	char *const argv[] = {"coderunner-init",
-			      "__sandbox-init",
-			      (char *)h->rootfs_mnt,
-			      (char *)p->workspace,
-			      (char *)p->entry_point,
-			      tmpfs_arg,
-			      cpus_arg,
-			      NULL};
+	/* built before clone: the child may not allocate */
+	size_t npip = 0;
+	while (p->pip_args && p->pip_args[npip])
+		npip++;
+	char **argv = calloc(10 + npip, sizeof(*argv));
+	if (!argv)
+		return error_set(err, ENOMEM, "sandbox arguments");
+	size_t a = 0;
+	argv[a++] = "coderunner-init";
+	argv[a++] = "__sandbox-init";
+	argv[a++] = (char *)h->rootfs_mnt;
+	argv[a++] = (char *)p->workspace;
+	argv[a++] = (char *)(p->entry_point ? p->entry_point : "-");
+	argv[a++] = tmpfs_arg;
+	argv[a++] = cpus_arg;
+	argv[a++] = (char *)(p->deps_dir ? p->deps_dir : "-");
+	argv[a++] = p->pip_args ? "pip" : "job";
+	for (size_t i = 0; i < npip; i++)
+		argv[a++] = p->pip_args[i];
+	argv[a] = NULL;
 	int rc = -1;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
 	    pipe2(status, O_CLOEXEC) < 0 || pipe2(sync, O_CLOEXEC) < 0) {
@@ -145,8 +158,8 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 	}
 	int pidfd = -1;
 	struct clone_args ca = {
-	    .flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
-		     CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD,
+	    .flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+		     CLONE_NEWCGROUP | CLONE_PIDFD | (p->share_network ? 0 : CLONE_NEWNET),
 	    .pidfd = (unsigned long)&pidfd,
 	    .exit_signal = SIGCHLD,
 	};
@@ -212,5 +225,6 @@ out:
 	close_fd(&sync[1]);
 	if (rc < 0)
 		sandbox_proc_close(proc);
+	free(argv);
 	return rc;
 }

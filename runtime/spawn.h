@@ -6,6 +6,7 @@
 #ifndef CODERUNNER_SPAWN_H
 #define CODERUNNER_SPAWN_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "cgroup.h"
@@ -24,6 +25,9 @@ struct sandbox_params {
 	size_t tmpfs_bytes;	   /* size of the job's /tmp and /dev/shm */
 	unsigned cpus;		   /* thread-count hint for numeric libraries */
 	struct job_cgroup *cgroup; /* NULL: no limits */
+	const char *deps_dir;	   /* packages mounted read-only at /opt, or NULL */
+	bool share_network;	   /* pip installs: the host's network, not an empty one */
+	char *const *pip_args;	   /* non-NULL: run `pip install ARGS` instead of the job */
 };
 
 struct sandbox_proc {

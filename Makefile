@@ -28,7 +28,7 @@ DEB_PACKAGES := $(DEB_BUILD) $(DEB_ROOTFS) $(DEB_TEST)
 # npm packages: deployment checks, OpenAPI lint, the MCP client (tests/node)
 NODE_DIR   := tests/node
 
-.PHONY: all build deps deps-build deps-rootfs rootfs run test test-unit test-integration test-cgroup2 fuzz fuzz-smoke soak \
+.PHONY: all build deps deps-build deps-rootfs rootfs run test test-unit test-integration test-cgroup2 fuzz fuzz-smoke soak bench \
         lint format clean help
 
 all: build
@@ -42,6 +42,7 @@ help:
 	@echo "make test-cgroup2      the limits suite in a QEMU guest with pure cgroup v2"
 	@echo "make fuzz              libFuzzer on request parsing (FUZZ_SECONDS=60)"
 	@echo "make soak              2,000 mixed jobs at concurrency 16, then leak checks (SOAK_JOBS)"
+	@echo "make bench             benchmarks (dependency cache hit vs no dependencies)"
 	@echo "make lint              clang-format check and cppcheck"
 	@echo "make format            apply clang-format"
 
@@ -122,7 +123,7 @@ test: deps build rootfs
 # ASan and UBSan. `make fuzz FUZZ_SECONDS=600` for a longer run; `make test`
 # runs a short smoke run.
 FUZZ_SECONDS ?= 60
-FUZZ_SRC  := api/request.c api/base64.c api/utf8.c api/paths.c api/response.c \
+FUZZ_SRC  := api/request.c api/requirements.c api/base64.c api/utf8.c api/paths.c api/response.c \
              runtime/job.c runtime/limits.c
 $(B)/fuzz_request: tests/fuzz/fuzz_request.c $(FUZZ_SRC) $(HDR) Makefile
 	@mkdir -p $(B)
@@ -157,3 +158,7 @@ VM_SUITE_ENV := CODERUNNER_TEST_OWN_CGROUP=1 CODERUNNER_TEST_SLOWDOWN=15 \
 test-cgroup2: build
 	env $(VM_SUITE_ENV) tests/vm/run-in-vm.sh \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/limits
+
+# Benchmarks print ratios against baselines measured in the same run.
+bench: build rootfs
+	$(PYTHON) bench/deps_cache_hit.py

@@ -139,7 +139,7 @@ bool requirement_parse(const char *text, char *canon, size_t canon_len, char *na
 		p += strlen(op);
 		skip_space(&p);
 		const char *v = p;
-		while (isalnum((unsigned char)*p) || strchr(".*+!-_", *p))
+		while (isalnum((unsigned char)*p) || (*p && strchr(".*+!-_", *p)))
 			p++;
 		if (p == v) {
 			snprintf(why, why_len, "a version must follow \"%s\"", op);

@@ -283,7 +283,7 @@ static enum deps_status install(struct deps *d, struct job_runner *r, const stru
 			 strerror(errno));
 		return DEPS_INTERNAL;
 	}
-	char *args[32 + 16];
+	char *args[32 + 17];
 	size_t a = 4; /* room for "python3 -m pip install" */
 	char *fixed[] = {"--no-input",
 			 "--disable-pip-version-check",
@@ -318,10 +318,23 @@ static enum deps_status install(struct deps *d, struct job_runner *r, const stru
 	struct job_result res;
 	double start = now_ms();
 	job_run_install(r, t, tmp, args + 4, d->cfg.install_timeout_s, &res);
+	snprintf(path, sizeof(path), "%.1200s/prefix", tmp);
+	if (res.exit_code == 1 && res.err.data &&
+	    strstr(res.err.data, "uninstall-no-record-file")) {
+		/* A requested version conflicts with a Debian-packaged one, which
+		 * pip cannot uninstall (and must not: the rootfs is shared). Install
+		 * it beside, ignoring what is installed: the job then sees the
+		 * requested version first on sys.path. */
+		job_result_free(&res);
+		remove_tree(path);
+		memmove(args + 5, args + 4, (a - 3) * sizeof(*args));
+		args[4] = "--ignore-installed";
+		double left = d->cfg.install_timeout_s - (now_ms() - start) / 1e3;
+		job_run_install(r, t, tmp, args + 4, left > 1 ? left : 1, &res);
+	}
 	use->install_ms = now_ms() - start;
 	enum deps_status st = DEPS_READY;
 	char site[PATH_MAX];
-	snprintf(path, sizeof(path), "%.1200s/prefix", tmp);
 	if (res.exit_code == -1) {
 		snprintf(use->message, sizeof(use->message), "installing dependencies failed: %s",
 			 res.error);

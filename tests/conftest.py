@@ -47,13 +47,15 @@ def remove_test_cgroup(pid):
 class Server:
     """A running server process and a client bound to it."""
 
-    def __init__(self, *extra_args, cgroup_of=None):
+    def __init__(self, *extra_args, cgroup_of=None, deps=False):
         # The server logs one audit line per request: to a file, never to a
         # pipe nobody reads (a full pipe would block the server).
         self.log = tempfile.NamedTemporaryFile(prefix="coderunner-test-", suffix=".log")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", "127.0.0.1:0", "--rootfs", ROOTFS,
-             "--uid-base", str(UID_BASE), *extra_args],
+             "--uid-base", str(UID_BASE),
+             # never reach out to PyPI: dependency tests pass their own index
+             *([] if deps else ["--deps-cache-dir", ""]), *extra_args],
             stdout=subprocess.PIPE, stderr=self.log, text=True,
             preexec_fn=lambda: own_cgroup_v2(cgroup_of and f"coderunner-test-{cgroup_of}"))
         self.cgroup_name = cgroup_of or self.proc.pid

@@ -10,6 +10,7 @@
 #include "api/base64.h"
 #include "api/paths.h"
 #include "api/request.h"
+#include "api/requirements.h"
 #include "api/response.h"
 #include "api/sha256.h"
 #include "api/utf8.h"
@@ -262,7 +263,7 @@ START_TEST(request_rejections_name_field_and_rule)
 	expect_reject("{\"files\":{\"main.py\":\"\",\"output\":\"\"}}", 400, "reserved");
 	expect_reject("{\"script\":\"x\",\"dependencies\":\"numpy\"}", 400, "list of strings");
 	expect_reject("{\"script\":\"x\",\"dependencies\":[\"\"]}", 400, "dependencies[0]");
-	expect_reject("{\"script\":\"x\",\"dependencies\":[\"emoji\"]}", 501, "not supported");
+	expect_reject("{\"script\":\"x\",\"dependencies\":[\"a.b\",\"A_B\"]}", 400, "listed twice");
 }
 END_TEST
 
@@ -313,6 +314,50 @@ START_TEST(request_limits_fields)
 	expect_reject("{\"script\":\"\",\"cpus\":0}", 400, "cpus");
 	expect_reject("{\"script\":\"\",\"cpus\":2}", 400, "cpus");
 	expect_reject("{\"script\":\"\",\"cpus\":null}", 400, "cpus");
+}
+END_TEST
+
+START_TEST(requirements_accept_names_extras_and_specifiers)
+{
+	char canon[256], name[128], why[300];
+	ck_assert(requirement_parse("Emoji >= 2.0.0", canon, sizeof(canon), name, sizeof(name), why,
+				    sizeof(why)));
+	ck_assert_str_eq(canon, "emoji>=2.0.0");
+	ck_assert(requirement_parse("Foo.Bar_baz[Zed, alpha]~=1.4,!=1.4.2", canon, sizeof(canon),
+				    name, sizeof(name), why, sizeof(why)));
+	ck_assert_str_eq(canon, "foo-bar-baz[alpha,zed]~=1.4,!=1.4.2");
+	ck_assert_str_eq(name, "foo-bar-baz");
+	ck_assert(requirement_parse("numpy<2", canon, sizeof(canon), name, sizeof(name), why,
+				    sizeof(why)));
+	ck_assert(requirement_parse("pkg===1.0+local.1", canon, sizeof(canon), name, sizeof(name),
+				    why, sizeof(why)));
+	ck_assert(requirement_parse("pkg==1.*", canon, sizeof(canon), name, sizeof(name), why,
+				    sizeof(why)));
+}
+END_TEST
+
+START_TEST(requirements_refuse_urls_markers_and_options)
+{
+	const char *bad[] = {"https://evil.example/x.whl",
+			     "pkg @ https://evil.example/x.whl",
+			     "pkg; python_version > '3'",
+			     "-e .",
+			     "--index-url=http://evil",
+			     "./local/path",
+			     "pkg==1.0 --hash=sha256:00",
+			     "pkg-",
+			     "pkg[",
+			     "pkg==",
+			     "pkg >= 1 <2",
+			     "pkg\nother"};
+	char canon[256], name[128], why[300];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!requirement_parse(bad[i], canon, sizeof(canon), name, sizeof(name),
+						 why, sizeof(why)),
+			      "accepted %s", bad[i]);
+	ck_assert(!requirement_parse("-r req.txt", canon, sizeof(canon), name, sizeof(name), why,
+				     sizeof(why)));
+	ck_assert(strstr(why, "pip options"));
 }
 END_TEST
 
@@ -459,6 +504,8 @@ static Suite *suite(void)
 	tcase_add_test(t, request_size_limits_give_413);
 	tcase_add_test(t, request_raw_mode);
 	tcase_add_test(t, request_limits_fields);
+	tcase_add_test(t, requirements_accept_names_extras_and_specifiers);
+	tcase_add_test(t, requirements_refuse_urls_markers_and_options);
 	tcase_add_test(t, response_is_valid_json_for_any_bytes);
 	tcase_add_test(t, sizes_parse_with_suffixes);
 	tcase_add_test(t, capture_keeps_cap_and_counts_rest);

@@ -199,6 +199,12 @@ void audit_request(const struct audit_record *r)
 		cJSON_AddNumberToObject(o, "files", (double)(r->spec->nfiles - ninput));
 		cJSON_AddNumberToObject(o, "context_files", (double)ninput);
 		cJSON_AddNumberToObject(o, "context_bytes", (double)input);
+		if (r->spec->ndependencies > 0) {
+			cJSON *deps = cJSON_AddArrayToObject(o, "dependencies");
+			for (size_t i = 0; i < r->spec->ndependencies; i++)
+				cJSON_AddItemToArray(deps,
+						     cJSON_CreateString(r->spec->dependencies[i]));
+		}
 		cJSON *lim = cJSON_AddObjectToObject(o, "limits");
 		cJSON_AddNumberToObject(lim, "timeout_s", r->spec->timeout_s);
 		cJSON_AddNumberToObject(lim, "memory_mb", (double)(r->spec->memory_bytes >> 20));
@@ -215,6 +221,10 @@ void audit_request(const struct audit_record *r)
 		cJSON_AddNumberToObject(o, "stderr_bytes",
 					(double)(res->err.len + res->err.dropped));
 		cJSON_AddNumberToObject(o, "artifacts", (double)res->nartifacts);
+		if (res->deps_used) {
+			cJSON_AddBoolToObject(o, "deps_cache_hit", res->deps_cache_hit);
+			cJSON_AddNumberToObject(o, "deps_install_ms", round1(res->deps_install_ms));
+		}
 		if (res->cpu_ms >= 0)
 			cJSON_AddNumberToObject(o, "cpu_ms", round1(res->cpu_ms));
 		if (res->peak_memory >= 0)

@@ -157,8 +157,14 @@ def test_eviction_restart_and_corrupt_entries(index):
         shutil.rmtree(cache, ignore_errors=True)
 
 
-def test_dependency_metrics_and_info(dep_server):
-    dep_server.ok("import cr_alpha", dependencies=["cr-alpha"])
+def test_dependency_metrics_info_and_audit(dep_server):
+    r = dep_server.client.post("/api/run", json={"script": "import cr_alpha", "dependencies": ["CR.Alpha"]},
+                               headers={"X-Request-Id": "deps-audit-1"})
+    assert r.status_code == 200
+    from conftest import wait_until
+    assert wait_until(lambda: any(l.get("request_id") == "deps-audit-1" for l in dep_server.log_lines()))
+    line = next(l for l in dep_server.log_lines() if l.get("request_id") == "deps-audit-1")
+    assert line["dependencies"] == ["cr-alpha"] and line["deps_cache_hit"] in (True, False)
     text = dep_server.client.get("/metrics").text
     assert "coderunner_dependency_cache_hits_total" in text
     assert "coderunner_dependency_cache_bytes" in text

@@ -144,16 +144,8 @@ int deps_init(struct deps *d, const struct deps_config *cfg, const struct host *
 	char real[PATH_MAX];
 	if (snprintf(real, sizeof(real), "%s/v1", cfg->cache_dir) >= (int)sizeof(real))
 		return error_set(err, ENAMETOOLONG, "dependency cache %s", cfg->cache_dir);
-	for (char *p = real + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(real, 0755) < 0 && errno != EEXIST)
-			return error_set(err, errno, "create dependency cache dir %s", real);
-		*p = '/';
-	}
-	if (mkdir(real, 0755) < 0 && errno != EEXIST)
-		return error_set(err, errno, "create dependency cache dir %s", real);
+	if (host_mkdir_p(real, err) < 0)
+		return -1;
 	if (chmod(real, 0755) < 0)
 		return error_set(err, errno, "chmod %s", real);
 	snprintf(d->dir, sizeof(d->dir), "%.900s/deps", h->state_dir);

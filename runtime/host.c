@@ -10,8 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* mkdir -p for an absolute path; existing directories are fine. */
-static int mkdir_p(const char *path, struct error *err)
+int host_mkdir_p(const char *path, struct error *err)
 {
 	char buf[PATH_MAX];
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
@@ -65,7 +64,7 @@ int host_setup(struct host *h, const char *rootfs, const char *state_dir, struct
 	if (h->devnull_fd < 0)
 		return error_set(err, errno, "open /dev/null");
 
-	if (mkdir_p(state_dir, err) < 0)
+	if (host_mkdir_p(state_dir, err) < 0)
 		return -1;
 	if (unshare(CLONE_NEWNS) < 0)
 		return error_set(

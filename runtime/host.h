@@ -23,6 +23,9 @@ struct host {
  * mount made here, so a crash leaks nothing. */
 int host_setup(struct host *h, const char *rootfs, const char *state_dir, struct error *err);
 
+/* mkdir -p (mode 0755) for an absolute path; existing directories are fine. */
+int host_mkdir_p(const char *path, struct error *err);
+
 /* Checks that dir looks like a built rootfs; explains how to build one. */
 int host_check_rootfs(const char *rootfs, struct error *err);
 

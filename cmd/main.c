@@ -15,7 +15,7 @@ static void usage(FILE *f)
 		"usage: coderunner COMMAND [OPTIONS]\n\n"
 		"Runs untrusted Python in fresh Linux namespaces over a read-only rootfs.\n\n"
 		"Commands:\n"
-		"  serve     HTTP API: POST /api/run, GET /api/health, GET /api/info\n"
+		"  serve     the HTTP API (/api/run, /mcp, probes, /metrics, /api/info)\n"
 		"  run       run one FILE.py locally and print the JSON result\n"
 		"  doctor    check that this host can run jobs with limits, and say how to fix it\n"
 		"  version   print the version\n"

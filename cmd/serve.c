@@ -21,8 +21,9 @@
 
 static const char serve_usage[] =
     "usage: coderunner serve [OPTIONS]\n\n"
-    "Serves POST /api/run, GET /api/info, probes (/healthz, /readyz, /api/health)\n"
-    "and GET /metrics. Needs root (or CAP_SYS_ADMIN) for namespaces and mounts.\n"
+    "Serves POST /api/run, the MCP endpoint /mcp, GET /api/info, /api/openapi.json,\n"
+    "probes (/healthz, /readyz, /api/health) and GET /metrics. Needs root (or\n"
+    "CAP_SYS_ADMIN) for namespaces and mounts.\n"
     "SIGTERM or SIGINT: stop taking jobs, let running ones finish (up to\n"
     "--shutdown-grace), then exit 0. SIGHUP: reopen the log file and reload API keys.\n"
     "Every option can also be set from the environment variable shown.\n";

@@ -63,12 +63,17 @@ static int add_size(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-/* Disk use of a tree (called with the lock held: one walk at a time). */
+/* Disk use of a tree. nftw's callback has no context argument, so walks
+ * are serialised around the shared total. */
 static size_t tree_bytes(const char *path)
 {
+	static pthread_mutex_t walk = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&walk);
 	tree_bytes_total = 0;
 	nftw(path, add_size, 16, FTW_PHYS);
-	return tree_bytes_total;
+	size_t total = tree_bytes_total;
+	pthread_mutex_unlock(&walk);
+	return total;
 }
 
 /* Valid when entry.json exists and names this key. */

@@ -395,6 +395,8 @@ static enum deps_status install(struct deps *d, struct job_runner *r, const stru
 	return st;
 }
 
+static size_t entry_bytes(const struct deps *d, const char *key);
+
 /* Removes least recently used entries (not in use, not `keep`) until the
  * cache fits its size limit. Called with the lock held. */
 static void evict(struct deps *d, const char *keep)
@@ -411,8 +413,7 @@ static void evict(struct deps *d, const char *keep)
 			if (strlen(e->d_name) != 64 || !entry_valid(d, e->d_name))
 				continue;
 			char path[PATH_MAX + 80];
-			snprintf(path, sizeof(path), "%s/%s", d->dir, e->d_name);
-			total += tree_bytes(path);
+			total += entry_bytes(d, e->d_name);
 			snprintf(path, sizeof(path), "%s/%s/entry.json", d->dir, e->d_name);
 			struct stat st;
 			struct deps_entry_state *s = state_of(d, e->d_name);
@@ -501,11 +502,40 @@ void deps_release(struct deps *d, const struct deps_use *use)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* Size recorded in an entry's entry.json at install time (0 if unknown). */
+static size_t entry_bytes(const struct deps *d, const char *key)
+{
+	char path[PATH_MAX + 80], buf[4096];
+	snprintf(path, sizeof(path), "%s/%s/entry.json", d->dir, key);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	cJSON *j = cJSON_Parse(buf);
+	double bytes = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "bytes"));
+	cJSON_Delete(j);
+	return bytes > 0 ? (size_t)bytes : 0;
+}
+
+/* Cheap enough for every scrape: sums the sizes recorded per entry instead
+ * of walking the packages, and never holds the cache lock meanwhile. */
 void deps_stats(struct deps *d, unsigned long *hits, unsigned long *misses, size_t *bytes)
 {
 	pthread_mutex_lock(&d->lock);
 	*hits = d->hits;
 	*misses = d->misses;
-	*bytes = tree_bytes(d->dir);
 	pthread_mutex_unlock(&d->lock);
+	*bytes = 0;
+	DIR *dir = opendir(d->dir);
+	if (!dir)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dir)))
+		if (strlen(e->d_name) == 64)
+			*bytes += entry_bytes(d, e->d_name);
+	closedir(dir);
 }

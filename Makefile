@@ -23,7 +23,8 @@ DEB_BUILD  := gcc make pkg-config libc6-dev libcivetweb-dev libcjson-dev libmnl-
               libcgroup-dev libseccomp-dev
 DEB_ROOTFS := mmdebstrap debian-archive-keyring
 DEB_TEST   := check python3 python3-pytest python3-httpx python3-jsonschema clang-format cppcheck clang \
-              libclang-rt-14-dev qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
+              libclang-rt-14-dev qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils \
+              bubblewrap
 DEB_PACKAGES := $(DEB_BUILD) $(DEB_ROOTFS) $(DEB_TEST)
 # npm packages: deployment checks, OpenAPI lint, the MCP client (tests/node)
 NODE_DIR   := tests/node
@@ -42,7 +43,7 @@ help:
 	@echo "make test-cgroup2      the limits suite in a QEMU guest with pure cgroup v2"
 	@echo "make fuzz              libFuzzer on request parsing (FUZZ_SECONDS=60)"
 	@echo "make soak              2,000 mixed jobs at concurrency 16, then leak checks (SOAK_JOBS)"
-	@echo "make bench             benchmarks (dependency cache hit vs no dependencies)"
+	@echo "make bench             benchmarks against chroot and bubblewrap, and the dependency cache"
 	@echo "make lint              clang-format check and cppcheck"
 	@echo "make format            apply clang-format"
 
@@ -161,4 +162,5 @@ test-cgroup2: build
 
 # Benchmarks print ratios against baselines measured in the same run.
 bench: build rootfs
+	$(PYTHON) bench/harness.py
 	$(PYTHON) bench/deps_cache_hit.py

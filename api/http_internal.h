@@ -35,6 +35,7 @@ struct http_extra {
 	const char *allow;
 	bool www_authenticate;
 	bool close;
+	const char *mcp_session_id;
 };
 
 void http_send(struct mg_connection *conn, int status, const char *type, const char *body,

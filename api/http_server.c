@@ -31,6 +31,8 @@ void http_send(struct mg_connection *conn, int status, const char *type, const c
 		snprintf(retry, sizeof(retry), "%u", extra->retry_after_s);
 		mg_response_header_add(conn, "Retry-After", retry, -1);
 	}
+	if (extra && extra->mcp_session_id)
+		mg_response_header_add(conn, "Mcp-Session-Id", extra->mcp_session_id, -1);
 	if (extra && extra->allow)
 		mg_response_header_add(conn, "Allow", extra->allow, -1);
 	if (extra && extra->www_authenticate)

@@ -14,6 +14,7 @@
 
 #include "../cmd/version.h"
 #include "base64.h"
+#include "../runtime/clock.h"
 #include "http_internal.h"
 
 #define MAX_SESSIONS	   1024
@@ -225,19 +226,8 @@ static int send_json(struct mg_connection *conn, int status, cJSON *doc, const c
 	cJSON_Delete(doc);
 	if (!text)
 		return http_send_error(conn, 500, "out of memory", NULL), 500;
-	if (session_id) {
-		mg_response_header_start(conn, status);
-		char clen[32];
-		snprintf(clen, sizeof(clen), "%zu", strlen(text));
-		mg_response_header_add(conn, "Content-Type", "application/json", -1);
-		mg_response_header_add(conn, "Content-Length", clen, -1);
-		mg_response_header_add(conn, "Mcp-Session-Id", session_id, -1);
-		mg_response_header_send(conn);
-		mg_write(conn, text, strlen(text));
-		metrics_http_response(status);
-	} else {
-		http_send(conn, status, "application/json", text, strlen(text), NULL);
-	}
+	struct http_extra extra = {.mcp_session_id = session_id};
+	http_send(conn, status, "application/json", text, strlen(text), &extra);
 	free(text);
 	return status;
 }
@@ -450,13 +440,6 @@ static cJSON *tool_result(cJSON *run)
 	return r;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* tools/call run_python: the /api/run path, then the MCP shapes. */
 static cJSON *do_tools_call(struct mcp_ctx *x, const cJSON *id, const cJSON *params)
 {
@@ -468,7 +451,7 @@ static cJSON *do_tools_call(struct mcp_ctx *x, const cJSON *id, const cJSON *par
 	char *body = api_body(cJSON_GetObjectItem(params, "arguments"), why, sizeof(why));
 	if (!body)
 		return rpc_error(id, JSONRPC_BAD_PARAMS, why, NULL);
-	double start = now_ms();
+	double start = monotonic_ms();
 	const struct mg_request_info *ri = mg_get_request_info(x->conn);
 	char request_id[72];
 	request_id_choose(mg_get_header(x->conn, "X-Request-Id"), request_id);
@@ -694,11 +677,8 @@ static int mcp_post(struct mg_connection *conn, struct http_server *s)
 		reply = dispatch(&x, doc, false);
 	}
 	cJSON_Delete(doc);
-	if (!reply) {
-		mg_response_header_start(conn, 202);
-		mg_response_header_add(conn, "Content-Length", "0", -1);
-		mg_response_header_send(conn);
-		metrics_http_response(202);
+	if (!reply) { /* notifications and responses only */
+		http_send(conn, 202, "application/json", "", 0, NULL);
 		return 202;
 	}
 	return send_json(conn, status, reply, x.new_session[0] ? x.new_session : NULL);
@@ -721,9 +701,7 @@ int handle_mcp(struct mg_connection *conn, struct http_server *s)
 			return send_json(conn, 404,
 					 rpc_error(NULL, JSONRPC_INVALID, "unknown session", NULL),
 					 NULL);
-		mg_response_header_start(conn, 204);
-		mg_response_header_send(conn);
-		metrics_http_response(204);
+		http_send(conn, 204, "application/json", "", 0, NULL);
 		return 204;
 	}
 	struct http_extra extra = {.allow = "POST, DELETE"};

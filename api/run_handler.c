@@ -11,18 +11,12 @@
 #include "../runtime/metrics.h"
 #include "audit.h"
 #include "client_socket.h"
+#include "../runtime/clock.h"
 #include "http_internal.h"
 #include "request.h"
 #include "response.h"
 
 #define RUN_THREAD_STACK (8u << 20)
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* Records a refusal: status, message, and the error body. */
 static void refuse(struct run_call *c, int status, unsigned retry_after_s, const char *msg)
@@ -165,7 +159,7 @@ void run_call_account(struct run_call *c, struct audit_record *ar, double start_
 	ar->result = c->have_result ? &c->res : NULL;
 	ar->queue_ms = c->queue_ms;
 	ar->error = c->error[0] ? c->error : NULL;
-	ar->total_ms = now_ms() - start_ms;
+	ar->total_ms = monotonic_ms() - start_ms;
 	audit_request(ar);
 }
 
@@ -233,7 +227,7 @@ static int refuse_early(struct mg_connection *conn, struct audit_record *ar, int
 	ar->status = status;
 	ar->error = msg;
 	ar->response_bytes = http_send_error(conn, status, msg, extra);
-	ar->total_ms = now_ms() - start;
+	ar->total_ms = monotonic_ms() - start;
 	metrics_job(ar->tenant, OUTCOME_REJECTED);
 	audit_request(ar);
 	return status;
@@ -242,7 +236,7 @@ static int refuse_early(struct mg_connection *conn, struct audit_record *ar, int
 /* The whole request, on a thread with a real stack (see handle_run). */
 static int serve_run(struct mg_connection *conn, struct http_server *s)
 {
-	double start = now_ms();
+	double start = monotonic_ms();
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	char request_id[72], tenant[64] = "";
 	request_id_choose(mg_get_header(conn, "X-Request-Id"), request_id);
@@ -288,21 +282,15 @@ static int serve_run(struct mg_connection *conn, struct http_server *s)
 				    &extra, start);
 	}
 
-	/* on the heap: civetweb's worker stacks are small */
-	struct run_call *cp = calloc(1, sizeof(*cp));
-	if (!cp) {
-		free(body);
-		return refuse_early(conn, &ar, 500, "out of memory", &extra, start);
-	}
-	struct run_call c_init = {.server = s,
-				  .body = body,
-				  .len = len,
-				  .json = json,
-				  .query = ri->query_string,
-				  .tenant = ar.tenant,
-				  .request_id = request_id};
-	*cp = c_init;
-	struct run_call *c = cp;
+	/* serve_run already runs on a big stack (http_on_big_stack) */
+	struct run_call call = {.server = s,
+				.body = body,
+				.len = len,
+				.json = json,
+				.query = ri->query_string,
+				.tenant = ar.tenant,
+				.request_id = request_id};
+	struct run_call *c = &call;
 	client_socket_init(&c->client, ri->remote_addr, ri->remote_port, ri->server_port);
 	run_call_execute(c);
 	free(body);
@@ -321,9 +309,7 @@ static int serve_run(struct mg_connection *conn, struct http_server *s)
 	}
 	run_call_account(c, &ar, start);
 	run_call_release(c);
-	int status = c->status;
-	free(c);
-	return status;
+	return c->status;
 }
 
 struct handler_call {

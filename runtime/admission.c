@@ -1,5 +1,6 @@
 /* admission.c - see admission.h. */
 #include "admission.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,13 +60,6 @@ static struct tenant_count *tenant_of(struct admission *a, const char *name)
 	return t;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* The lowest free slot, or -1. Lowest first keeps uid ranges predictable. */
 static int free_slot(const struct admission *a)
 {
@@ -78,7 +72,7 @@ static int free_slot(const struct admission *a)
 enum admit_status admission_acquire(struct admission *a, const struct admit_request *rq,
 				    unsigned *slot, double *waited_ms)
 {
-	double start = now_ms();
+	double start = monotonic_ms();
 	*waited_ms = 0;
 	pthread_mutex_lock(&a->lock);
 	enum admit_status st = ADMIT_OK;
@@ -103,7 +97,7 @@ enum admit_status admission_acquire(struct admission *a, const struct admit_requ
 			st = ADMIT_DRAINING;
 			break;
 		}
-		double waited = now_ms() - start;
+		double waited = monotonic_ms() - start;
 		if (a->max_wait_s > 0 && waited >= a->max_wait_s * 1e3) {
 			st = ADMIT_TIMEOUT;
 			break;
@@ -133,7 +127,7 @@ enum admit_status admission_acquire(struct admission *a, const struct admit_requ
 		t->in_flight--;
 	}
 	pthread_mutex_unlock(&a->lock);
-	*waited_ms = now_ms() - start;
+	*waited_ms = monotonic_ms() - start;
 	return st;
 }
 

@@ -5,6 +5,7 @@
  * half-written and is rebuilt. */
 #define _XOPEN_SOURCE 700
 #include "deps.h"
+#include "clock.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -28,13 +29,6 @@ struct deps_entry_state {
 	bool installing;
 	unsigned users;
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -76,26 +70,42 @@ static size_t tree_bytes(const char *path)
 	return total;
 }
 
-/* Valid when entry.json exists and names this key. */
-static bool entry_valid(const struct deps *d, const char *key)
+/* An entry's entry.json, parsed; NULL when missing or unreadable. */
+static cJSON *read_entry(const struct deps *d, const char *key)
 {
 	char path[PATH_MAX + 80], buf[4096];
 	snprintf(path, sizeof(path), "%s/%s/entry.json", d->dir, key);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return NULL;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return false;
+		return NULL;
 	buf[n] = '\0';
-	cJSON *j = cJSON_Parse(buf);
+	return cJSON_Parse(buf);
+}
+
+/* Valid when entry.json names this key and the packages are there. */
+static bool entry_valid(const struct deps *d, const char *key)
+{
+	cJSON *j = read_entry(d, key);
 	const cJSON *k = cJSON_GetObjectItem(j, "key");
 	bool ok = cJSON_IsString(k) && strcmp(k->valuestring, key) == 0;
 	cJSON_Delete(j);
+	char path[PATH_MAX + 80];
 	snprintf(path, sizeof(path), "%s/%s/site", d->dir, key);
 	struct stat st;
 	return ok && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Size recorded in an entry's entry.json at install time (0 if unknown). */
+static size_t entry_bytes(const struct deps *d, const char *key)
+{
+	cJSON *j = read_entry(d, key);
+	double bytes = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "bytes"));
+	cJSON_Delete(j);
+	return bytes > 0 ? (size_t)bytes : 0;
 }
 
 /* Marks an entry used now (its entry.json mtime orders eviction). */
@@ -313,7 +323,7 @@ static enum deps_status install(struct deps *d, struct job_runner *r, const stru
 		args[a++] = reqs[i];
 	args[a] = NULL;
 	struct job_result res;
-	double start = now_ms();
+	double start = monotonic_ms();
 	job_run_install(r, t, tmp, args + 4, d->cfg.install_timeout_s, &res);
 	snprintf(path, sizeof(path), "%.1200s/prefix", tmp);
 	if (res.exit_code == 1 && res.err.data &&
@@ -326,10 +336,10 @@ static enum deps_status install(struct deps *d, struct job_runner *r, const stru
 		remove_tree(path);
 		memmove(args + 5, args + 4, (a - 3) * sizeof(*args));
 		args[4] = "--ignore-installed";
-		double left = d->cfg.install_timeout_s - (now_ms() - start) / 1e3;
+		double left = d->cfg.install_timeout_s - (monotonic_ms() - start) / 1e3;
 		job_run_install(r, t, tmp, args + 4, left > 1 ? left : 1, &res);
 	}
-	use->install_ms = now_ms() - start;
+	use->install_ms = monotonic_ms() - start;
 	enum deps_status st = DEPS_READY;
 	char site[PATH_MAX];
 	if (res.exit_code == -1) {
@@ -394,8 +404,6 @@ static enum deps_status install(struct deps *d, struct job_runner *r, const stru
 		remove_tree(tmp);
 	return st;
 }
-
-static size_t entry_bytes(const struct deps *d, const char *key);
 
 /* Removes least recently used entries (not in use, not `keep`) until the
  * cache fits its size limit. Called with the lock held. */
@@ -500,25 +508,6 @@ void deps_release(struct deps *d, const struct deps_use *use)
 	if (s && s->users > 0)
 		s->users--;
 	pthread_mutex_unlock(&d->lock);
-}
-
-/* Size recorded in an entry's entry.json at install time (0 if unknown). */
-static size_t entry_bytes(const struct deps *d, const char *key)
-{
-	char path[PATH_MAX + 80], buf[4096];
-	snprintf(path, sizeof(path), "%s/%s/entry.json", d->dir, key);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	cJSON *j = cJSON_Parse(buf);
-	double bytes = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "bytes"));
-	cJSON_Delete(j);
-	return bytes > 0 ? (size_t)bytes : 0;
 }
 
 /* Cheap enough for every scrape: sums the sizes recorded per entry instead

@@ -2,6 +2,7 @@
  * artifacts, and clean-up on every path.
  * Owns: ordering those steps so that nothing outlives the job. */
 #include "job_runner.h"
+#include "clock.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -116,13 +117,6 @@ void job_run(struct job_runner *r, const struct job_spec *spec, struct job_resul
 	job_run_admitted(r, &ticket, spec, res);
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* One sandbox in a slot: its cgroup, the spawn, supervision and usage. The
  * caller owns the directory mounted at /workspace. */
 static void run_sandbox(struct job_runner *r, unsigned slot, unsigned long id, const char *dir,
@@ -157,7 +151,7 @@ static void run_sandbox(struct job_runner *r, unsigned slot, unsigned long id, c
 		internal_error(res, &err);
 		goto done;
 	}
-	metrics_setup_seconds((now_ms() - setup_start) / 1e3);
+	metrics_setup_seconds((monotonic_ms() - setup_start) / 1e3);
 	set_running(r, slot, proc.pidfd);
 	int rc = supervise_job(&proc, spec->timeout_s, r->limits, res, &err);
 	set_running(r, slot, -1);
@@ -188,7 +182,7 @@ void job_run_admitted(struct job_runner *r, const struct job_ticket *ticket,
 	unsigned slot = ticket->slot;
 	unsigned long id = atomic_fetch_add(&r->next_id, 1);
 	unsigned long base = r->id_base + (unsigned long)slot * SANDBOX_ID_RANGE;
-	double setup_start = now_ms();
+	double setup_start = monotonic_ms();
 	struct workspace ws;
 	if (workspace_create(&ws, r->host->jobs_dir, id, (uid_t)(base + SANDBOX_JOB_ID),
 			     (gid_t)(base + SANDBOX_JOB_ID), r->limits->workspace_bytes, spec,
@@ -211,7 +205,7 @@ void job_run_install(struct job_runner *r, const struct job_ticket *ticket, cons
 				.cpus = r->limits->default_cpus};
 	result_init(res, &spec, r->limits->pids);
 	run_sandbox(r, ticket->slot, atomic_fetch_add(&r->next_id, 1), dir, &spec, pip_args,
-		    now_ms(), res);
+		    monotonic_ms(), res);
 }
 
 unsigned long job_runner_host_uid(const struct job_runner *r, const struct job_ticket *ticket)

@@ -1,5 +1,6 @@
 /* supervise.c - see supervise.h. */
 #include "supervise.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -15,13 +16,6 @@
 /* After the kill, the kernel tears the pid namespace down in milliseconds;
  * this bounds the wait if something unexpected holds a pipe open. */
 #define DRAIN_GRACE_MS 5000
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 int captured_append(struct captured *c, const char *data, size_t len, size_t cap)
 {
@@ -73,7 +67,7 @@ int supervise_job(struct sandbox_proc *proc, double timeout_s, const struct limi
 		  struct job_result *res, struct error *err)
 {
 	static __thread char buf[65536];
-	double start = now_ms(), deadline = start + timeout_s * 1e3;
+	double start = monotonic_ms(), deadline = start + timeout_s * 1e3;
 	struct pollfd fds[3] = {{.fd = proc->out_fd, .events = POLLIN},
 				{.fd = proc->err_fd, .events = POLLIN},
 				{.fd = proc->pidfd, .events = POLLIN}};
@@ -81,13 +75,13 @@ int supervise_job(struct sandbox_proc *proc, double timeout_s, const struct limi
 	size_t capsz[2] = {lim->stdout_cap, lim->stderr_cap};
 	int exited = 0;
 	while (fds[0].fd >= 0 || fds[1].fd >= 0 || !exited) {
-		double left = deadline - now_ms();
+		double left = deadline - monotonic_ms();
 		if (left <= 0) {
 			if (!exited && !res->timed_out) {
 				/* killing pid 1 of the namespace kills every process in it */
 				syscall(SYS_pidfd_send_signal, proc->pidfd, SIGKILL, NULL, 0);
 				res->timed_out = true;
-				deadline = now_ms() + DRAIN_GRACE_MS;
+				deadline = monotonic_ms() + DRAIN_GRACE_MS;
 				continue;
 			}
 			error_set(err, 0, "job output did not close %d ms after the job ended",
@@ -112,14 +106,14 @@ int supervise_job(struct sandbox_proc *proc, double timeout_s, const struct limi
 			exited = 1;
 			fds[2].fd = -1;
 			/* the namespace is gone: what is left in the pipes is final */
-			if (deadline > now_ms() + DRAIN_GRACE_MS || res->timed_out)
-				deadline = now_ms() + DRAIN_GRACE_MS;
+			if (deadline > monotonic_ms() + DRAIN_GRACE_MS || res->timed_out)
+				deadline = monotonic_ms() + DRAIN_GRACE_MS;
 		}
 	}
 	int st = 0;
 	while (waitpid(proc->pid, &st, 0) < 0 && errno == EINTR)
 		;
-	res->duration_ms = now_ms() - start;
+	res->duration_ms = monotonic_ms() - start;
 	char status[512];
 	read_status(proc->status_fd, status, sizeof(status));
 	if (status[0] != '\0') {

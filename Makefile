@@ -51,12 +51,19 @@ build: $(B)/coderunner
 
 # The OpenAPI document is compiled in, so /api/openapi.json and the MCP
 # tool's schemas come from the one file.
-GEN_SRC   := $(B)/openapi_json.c
-$(B)/openapi_json.c: api/openapi.json
+# The warm sandboxes' Python loader is compiled in the same way.
+GEN_SRC   := $(B)/openapi_json.c $(B)/warm_start_py.c
+# $(call embed,SYMBOL): the rule's source file as a C string named SYMBOL
+define embed
 	@mkdir -p $(B)
-	{ echo '/* generated from api/openapi.json by the Makefile */'; \
-	  echo 'extern const char openapi_json[];'; echo 'const char openapi_json[] ='; \
+	{ echo '/* generated from $< by the Makefile */'; \
+	  echo 'extern const char $(1)[];'; echo 'const char $(1)[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+endef
+$(B)/openapi_json.c: api/openapi.json
+	$(call embed,openapi_json)
+$(B)/warm_start_py.c: runtime/warm_start.py
+	$(call embed,warm_start_py)
 
 $(B)/coderunner: $(SRC) $(HDR) $(GEN_SRC) Makefile
 	@mkdir -p $(B)

@@ -151,6 +151,7 @@ char *response_encode_result(const struct job_result *res, const char *request_i
 		cJSON_AddItemToObject(usage, "peak_memory_bytes",
 				      res->peak_memory >= 0 ? cJSON_CreateNumber(res->peak_memory)
 							    : cJSON_CreateNull());
+		cJSON_AddBoolToObject(usage, "warm_start", res->warm_start);
 	}
 	cJSON *limits = cJSON_AddObjectToObject(root, "limits");
 	if (limits) {

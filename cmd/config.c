@@ -1,6 +1,7 @@
 /* config.c - see config.h. */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,8 +82,19 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 	     "an index host reached without TLS verification (private mirrors)",
 	     &c->pip_trusted_host, SERVE},
 	    {"uid-base", "CODERUNNER_UID_BASE", OPT_ULONG, "1000000000",
-	     "first host uid/gid of the unprivileged ranges jobs map to (65536 per slot)",
+	     "first host uid/gid of the unprivileged ranges jobs map to (65536 each: two per "
+	     "slot, one per warm sandbox)",
 	     &c->uid_base, SERVE | RUN},
+	    {"warm-pool", "CODERUNNER_WARM_POOL", OPT_SIZE, "2",
+	     "sandboxes kept started with Python and --warm-preload already imported, so a job "
+	     "skips start-up (0 turns warm starts off; each costs the memory of its imports)",
+	     &c->warm_pool, SERVE},
+	    {"warm-preload", "CODERUNNER_WARM_PRELOAD", OPT_STRING, "numpy,pandas,matplotlib.pyplot",
+	     "comma-separated modules a warm sandbox imports before its job arrives",
+	     &c->warm_preload, SERVE},
+	    {"warm-max-age", "CODERUNNER_WARM_MAX_AGE", OPT_SECONDS, "600",
+	     "a warm sandbox not used within this many seconds is replaced", &c->warm_max_age_s,
+	     SERVE},
 	    {"default-timeout", "CODERUNNER_DEFAULT_TIMEOUT", OPT_SECONDS, "60",
 	     "timeout_s when a request gives none", &l->default_timeout_s, SERVE},
 	    {"max-timeout", "CODERUNNER_MAX_TIMEOUT", OPT_SECONDS, "300",
@@ -134,9 +146,12 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 			: strcmp(command, "run") == 0 ? RUN
 						      : DOCTOR;
 	size_t n = 0;
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++) {
-		if (all[i].scope & want)
-			opts[n++] = all[i];
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (all[i].scope & want) {
+			if (n < max)
+				opts[n] = all[i];
+			n++; /* counted past max, so a caller can tell options were cut */
+		}
 	}
 	return n;
 }
@@ -154,14 +169,36 @@ int config_check(struct config *c, struct error *err)
 		l->max_memory_bytes = l->default_memory_bytes;
 	if (l->max_cpus < l->default_cpus)
 		l->max_cpus = l->default_cpus;
+	if (c->warm_pool > 64)
+		return error_set(err, 0, "--warm-pool must be at most 64");
+	for (const char *p = c->warm_preload ? c->warm_preload : ""; *p; p++) {
+		if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == ','))
+			return error_set(err, 0,
+					 "--warm-preload: \"%s\" is not a comma-separated list of "
+					 "module names",
+					 c->warm_preload);
+	}
+	/* every slot, every warm sandbox and every taken one has its own range */
+	unsigned long ranges = (unsigned long)c->max_jobs * 2 + c->warm_pool;
+	if (c->uid_base < 65536 || c->uid_base > 0xFFFFFFFFul ||
+	    (0xFFFFFFFFul - c->uid_base) / 65536 < ranges)
+		return error_set(err, 0,
+				 "--uid-base %lu: the %lu uid ranges of 65536 it needs must fit "
+				 "between 65536 and 2^32",
+				 c->uid_base, ranges);
 	return 0;
 }
 
 int config_from_args(struct config *c, const char *command, const char *usage, int argc,
 		     char **argv, size_t min_pos, size_t max_pos, struct opt_list *pos)
 {
-	struct opt opts[32];
-	size_t n = config_options(c, command, opts, sizeof(opts) / sizeof(opts[0]));
+	struct opt opts[CONFIG_MAX_OPTIONS];
+	size_t n = config_options(c, command, opts, CONFIG_MAX_OPTIONS);
+	if (n > CONFIG_MAX_OPTIONS) {
+		fprintf(stderr, "coderunner %s: internal error: %zu options, room for %d\n", command,
+			n, CONFIG_MAX_OPTIONS);
+		return 2;
+	}
 	struct error err = {{0}};
 	int rc = options_parse(opts, n, argc, argv, pos, &err);
 	bool bad = rc < 0 || (rc == 0 && (pos->n < min_pos || pos->n > max_pos));

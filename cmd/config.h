@@ -30,14 +30,21 @@ struct config {
 	const char *pip_index_url, *pip_extra_index_url, *pip_trusted_host;
 	double deps_install_timeout_s;
 	unsigned long uid_base;
+	size_t warm_pool;	  /* pre-started sandboxes; 0: warm starts off */
+	const char *warm_preload; /* modules they import ahead of the job */
+	double warm_max_age_s;
 	bool no_limits;
 	bool json; /* doctor --json */
 	struct limits limits;
 	struct opt_list context; /* run only */
 };
 
+/* Room for one command's options; config_from_args refuses to run with
+ * fewer than a command has, rather than silently dropping some. */
+#define CONFIG_MAX_OPTIONS 64
+
 /* Fills opts (capacity max) with the options for the given command
- * ("serve" or "run"); returns how many. Defaults that depend on the machine
+ * ("serve" or "run"); returns how many there are, which may exceed max. Defaults that depend on the machine
  * (CPU count) are computed here. */
 size_t config_options(struct config *c, const char *command, struct opt *opts, size_t max);
 

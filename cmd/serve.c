@@ -25,7 +25,8 @@ static const char serve_usage[] =
     "probes (/healthz, /readyz, /api/health) and GET /metrics. Needs root (or\n"
     "CAP_SYS_ADMIN) for namespaces and mounts.\n"
     "SIGTERM or SIGINT: stop taking jobs, let running ones finish (up to\n"
-    "--shutdown-grace), then exit 0. SIGHUP: reopen the log file and reload API keys.\n"
+    "--shutdown-grace), then exit 0. SIGHUP: reopen the log file, reload API keys and\n"
+    "replace the warm sandboxes (after a rootfs rebuild, restart instead).\n"
     "Every option can also be set from the environment variable shown.\n";
 
 /* Loopback addresses may serve without API keys; anything else needs keys
@@ -181,6 +182,13 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "coderunner serve: out of memory\n");
 		return 1;
 	}
+	struct warm_config warm = {.size = (unsigned)cfg.warm_pool,
+				   .preload = cfg.warm_preload ? cfg.warm_preload : "",
+				   .max_age_s = cfg.warm_max_age_s};
+	if (job_runner_start_warm(&runner, &warm, &err) < 0) {
+		fprintf(stderr, "coderunner serve: %s\n", err.msg);
+		return 1;
+	}
 	char *manifest = load_manifest(cfg.rootfs);
 	struct deps deps;
 	bool deps_on = cfg.deps_cache_dir && *cfg.deps_cache_dir;
@@ -227,8 +235,9 @@ int cmd_serve(int argc, char **argv)
 	if (limits)
 		cgroup_setup_describe(limits, desc, sizeof(desc));
 	printf("coderunner: listening on http://%s (rootfs %s, %u concurrent jobs, cgroups %s, "
-	       "auth %s)\n",
-	       bound, cfg.rootfs, cfg.max_jobs, desc, auth_enabled(&auth) ? "api keys" : "off");
+	       "auth %s, warm pool %zu)\n",
+	       bound, cfg.rootfs, cfg.max_jobs, desc, auth_enabled(&auth) ? "api keys" : "off",
+	       cfg.warm_pool);
 	fflush(stdout);
 	for (;;) {
 		int sig = 0;
@@ -238,7 +247,9 @@ int cmd_serve(int argc, char **argv)
 				log_msg(LOG_ERROR, "SIGHUP: %s (keeping the previous settings)",
 					err.msg);
 			else
-				log_msg(LOG_INFO, "SIGHUP: log reopened, API keys reloaded");
+				log_msg(LOG_INFO, "SIGHUP: log reopened, API keys reloaded, warm "
+						  "sandboxes replaced");
+			warm_pool_recycle(&runner.warm);
 			continue;
 		}
 		log_msg(LOG_INFO, "signal %d: draining (up to %g s for running jobs)", sig,

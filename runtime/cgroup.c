@@ -397,6 +397,19 @@ void cgroup_setup_cleanup(struct cgroup_setup *cs)
 	}
 }
 
+/* CPU weights: the kernel's lowest for background work, its default for jobs. */
+#define CPU_SHARES_IDLE	   "2"
+#define CPU_SHARES_DEFAULT "1024"
+#define CPU_WEIGHT_IDLE	   "1"
+#define CPU_WEIGHT_DEFAULT "100"
+
+/* CPU quota in microseconds per 100 ms period, never below 1 ms. */
+static unsigned long long cpu_quota_us(double cpus)
+{
+	unsigned long long quota = (unsigned long long)(cpus * 100000.0 + 0.5);
+	return quota < 1000 ? 1000 : quota;
+}
+
 /* Adds a value to a controller, remembering the first failure. */
 static void add_value(struct cgroup_controller *ctl, const char *name, const char *value, int *rc)
 {
@@ -410,9 +423,7 @@ static int add_limits(const struct cgroup_setup *cs, struct cgroup_controller *c
 {
 	char v[64];
 	int rc = 0;
-	unsigned long long quota = (unsigned long long)(r->cpus * 100000.0 + 0.5);
-	if (quota < 1000)
-		quota = 1000;
+	unsigned long long quota = cpu_quota_us(r->cpus);
 	switch (c) {
 	case CG_MEMORY:
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)r->memory_bytes);
@@ -432,9 +443,13 @@ static int add_limits(const struct cgroup_setup *cs, struct cgroup_controller *c
 			add_value(ctl, "cpu.cfs_period_us", "100000", &rc);
 			snprintf(v, sizeof(v), "%llu", quota);
 			add_value(ctl, "cpu.cfs_quota_us", v, &rc);
+			if (r->background)
+				add_value(ctl, "cpu.shares", CPU_SHARES_IDLE, &rc);
 		} else {
 			snprintf(v, sizeof(v), "%llu 100000", quota);
 			add_value(ctl, "cpu.max", v, &rc);
+			if (r->background)
+				add_value(ctl, "cpu.weight", CPU_WEIGHT_IDLE, &rc);
 		}
 		break;
 	case CG_PIDS:
@@ -506,6 +521,75 @@ int job_cgroup_attach(struct job_cgroup *jc, pid_t pid, struct error *err)
 					 jc->rel[c], cg_err(rc));
 	}
 	return 0;
+}
+
+/* Writes one setting of a job cgroup's controller, with context on failure. */
+static int set_file(const struct job_cgroup *jc, int c, const char *name, const char *value,
+		    struct error *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	cg_dir(dir, sizeof(dir), jc->cs->mount[c], jc->rel[c]);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (write_text(path, value) < 0)
+		return error_set(err, errno, "write %s to %s", value, path);
+	return 0;
+}
+
+int job_cgroup_update(struct job_cgroup *jc, const struct job_resources *r, struct error *err)
+{
+	const struct cgroup_setup *cs = jc->cs;
+	char v[64];
+	int rc = 0;
+	if (cs->have[CG_MEMORY]) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)r->memory_bytes);
+		if (cs->version == 1) {
+			/* lowering: memory first, as memsw may never be below it; the
+			 * pool creates members at the largest limit, so it only lowers */
+			rc = set_file(jc, CG_MEMORY, "memory.limit_in_bytes", v, err);
+			if (rc == 0 && cs->memsw)
+				rc = set_file(jc, CG_MEMORY, "memory.memsw.limit_in_bytes", v, err);
+			if (rc == 0)
+				rc = set_file(jc, CG_MEMORY, "memory.max_usage_in_bytes", "0", err);
+		} else {
+			rc = set_file(jc, CG_MEMORY, "memory.max", v, err);
+		}
+	}
+	if (rc == 0 && cs->have[CG_CPU]) {
+		unsigned long long quota = cpu_quota_us(r->cpus);
+		if (cs->version == 1) {
+			snprintf(v, sizeof(v), "%llu", quota);
+			rc = set_file(jc, CG_CPU, "cpu.cfs_quota_us", v, err);
+			if (rc == 0)
+				rc = set_file(jc, CG_CPU, "cpu.shares",
+					      r->background ? CPU_SHARES_IDLE : CPU_SHARES_DEFAULT,
+					      err);
+		} else {
+			snprintf(v, sizeof(v), "%llu 100000", quota);
+			rc = set_file(jc, CG_CPU, "cpu.max", v, err);
+			if (rc == 0)
+				rc = set_file(jc, CG_CPU, "cpu.weight",
+					      r->background ? CPU_WEIGHT_IDLE : CPU_WEIGHT_DEFAULT,
+					      err);
+		}
+	}
+	if (rc == 0 && cs->have[CG_PIDS]) {
+		snprintf(v, sizeof(v), "%u", r->pids);
+		rc = set_file(jc, CG_PIDS, "pids.max", v, err);
+	}
+	return rc;
+}
+
+double job_cgroup_memory_current(const struct job_cgroup *jc)
+{
+	const struct cgroup_setup *cs = jc->cs;
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	double v;
+	if (!cs->have[CG_MEMORY])
+		return -1;
+	cg_dir(dir, sizeof(dir), cs->mount[CG_MEMORY], jc->rel[CG_MEMORY]);
+	snprintf(path, sizeof(path), "%s/%s", dir,
+		 cs->version == 1 ? "memory.usage_in_bytes" : "memory.current");
+	return read_number(path, &v) == 0 ? v : -1;
 }
 
 void job_cgroup_usage(const struct job_cgroup *jc, struct job_usage *u)

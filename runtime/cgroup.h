@@ -33,6 +33,7 @@ struct job_resources {
 	uint64_t memory_bytes;
 	double cpus;
 	unsigned pids;
+	bool background; /* lowest CPU weight: runs on idle CPU only (warm pool) */
 };
 
 struct job_usage {
@@ -68,6 +69,14 @@ int job_cgroup_create(struct job_cgroup *jc, const struct cgroup_setup *cs, unsi
 /* v1 (or v2 without CLONE_INTO_CGROUP): moves pid in before it runs any
  * job code. */
 int job_cgroup_attach(struct job_cgroup *jc, pid_t pid, struct error *err);
+
+/* Applies r to a live job cgroup (a warm sandbox taken for a job): memory,
+ * CPU quota and weight, pids; on v1 the memory peak restarts from now.
+ * Lowering memory below what is in use fails rather than OOM-kill. */
+int job_cgroup_update(struct job_cgroup *jc, const struct job_resources *r, struct error *err);
+
+/* Memory charged to the cgroup now, in bytes; < 0 when unknown. */
+double job_cgroup_memory_current(const struct job_cgroup *jc);
 
 /* Reads OOM kills, CPU time and peak memory after the job ended. */
 void job_cgroup_usage(const struct job_cgroup *jc, struct job_usage *u);

@@ -50,6 +50,7 @@ struct job_result {
 	double duration_ms;
 	bool oom_killed;      /* the kernel's OOM killer acted in the job's cgroup */
 	bool limits_enforced; /* the job ran in a cgroup with the limits below */
+	bool warm_start;      /* it ran in a pre-started sandbox (warm_pool.h) */
 	size_t memory_bytes;  /* limits applied */
 	double cpus;
 	size_t pids;

@@ -29,6 +29,8 @@ int job_runner_init(struct job_runner *r, const struct host *h, const struct lim
 	r->id_base = id_base;
 	r->cgroups = cgroups;
 	atomic_init(&r->next_id, 1);
+	memset(&r->warm, 0, sizeof(r->warm));
+	r->warm.wake_fd = -1;
 	pthread_mutex_init(&r->running_lock, NULL);
 	r->running_pidfd = malloc(policy->max_jobs * sizeof(*r->running_pidfd));
 	if (!r->running_pidfd)
@@ -39,8 +41,16 @@ int job_runner_init(struct job_runner *r, const struct host *h, const struct lim
 			      policy->max_wait_s, policy->tenant_limit);
 }
 
+int job_runner_start_warm(struct job_runner *r, const struct warm_config *cfg, struct error *err)
+{
+	unsigned long first = r->id_base + (unsigned long)r->admission.slots * SANDBOX_ID_RANGE;
+	return warm_pool_start(&r->warm, cfg, r->host, r->limits, r->cgroups, first,
+			       r->admission.slots, &r->next_id, err);
+}
+
 void job_runner_destroy(struct job_runner *r)
 {
+	warm_pool_stop(&r->warm);
 	admission_destroy(&r->admission);
 	free(r->running_pidfd);
 	r->running_pidfd = NULL;
@@ -117,6 +127,74 @@ void job_run(struct job_runner *r, const struct job_spec *spec, struct job_resul
 	job_run_admitted(r, &ticket, spec, res);
 }
 
+/* Threads numeric libraries may start: the CPU quota, rounded up. */
+static unsigned thread_hint(double cpus)
+{
+	unsigned threads = (unsigned)cpus;
+	if ((double)threads < cpus || threads == 0)
+		threads++;
+	return threads;
+}
+
+/* Supervises a started sandbox in a slot to its end and reads its usage;
+ * cpu_before is what its cgroup had used before the job began. */
+static void supervise_in_slot(struct job_runner *r, unsigned slot, struct sandbox_proc *proc,
+			      int done_fd, struct job_cgroup *jc, double cpu_before,
+			      double timeout_s, struct job_result *res)
+{
+	struct error err = {{0}};
+	set_running(r, slot, proc->pidfd);
+	int rc = supervise_job(proc, done_fd, timeout_s, r->limits, res, &err);
+	set_running(r, slot, -1);
+	if (rc < 0) {
+		internal_error(res, &err);
+	} else if (jc) {
+		apply_usage(jc, res);
+		if (res->cpu_ms >= 0 && cpu_before > 0)
+			res->cpu_ms = res->cpu_ms > cpu_before ? res->cpu_ms - cpu_before : 0;
+	}
+}
+
+/* Runs the job in a warm sandbox, if one fits; false: run it cold. */
+static bool run_warm(struct job_runner *r, unsigned slot, const struct job_spec *spec,
+		     double setup_start, struct job_result *res)
+{
+	enum warm_miss why;
+	if (!r->warm.started)
+		return false;
+	if (spec->deps_dir) {
+		warm_pool_count_miss(&r->warm, WARM_MISS_DEPENDENCIES);
+		return false;
+	}
+	struct warm_member *m = warm_pool_take(&r->warm, spec->memory_bytes, &why);
+	if (!m)
+		return false;
+	struct error err = {{0}};
+	uid_t uid = (uid_t)(m->id_base + SANDBOX_JOB_ID);
+	struct job_resources resources = {
+	    .memory_bytes = spec->memory_bytes, .cpus = spec->cpus, .pids = r->limits->pids};
+	struct job_usage before = {.cpu_ms = -1};
+	if (m->limited)
+		job_cgroup_usage(&m->jc, &before);
+	if (workspace_add_files(&m->ws, uid, uid, spec, &err) < 0 ||
+	    (m->limited && job_cgroup_update(&m->jc, &resources, &err) < 0) ||
+	    warm_member_go(m, spec->entry_point, thread_hint(spec->cpus), &err) < 0) {
+		fprintf(stderr, "coderunner: warm start failed, running cold: %s\n", err.msg);
+		warm_pool_release(&r->warm, m);
+		warm_pool_count_miss(&r->warm, WARM_MISS_FAILED);
+		return false;
+	}
+	res->limits_enforced = m->limited;
+	res->warm_start = true;
+	metrics_setup_seconds((monotonic_ms() - setup_start) / 1e3);
+	supervise_in_slot(r, slot, &m->proc, m->control_fd, m->limited ? &m->jc : NULL,
+			  before.cpu_ms, spec->timeout_s, res);
+	if (res->exit_code != -1 && artifacts_collect(m->ws.path, r->limits, res, &err) < 0)
+		internal_error(res, &err);
+	warm_pool_release(&r->warm, m);
+	return true;
+}
+
 /* One sandbox in a slot: its cgroup, the spawn, supervision and usage. The
  * caller owns the directory mounted at /workspace. */
 static void run_sandbox(struct job_runner *r, unsigned slot, unsigned long id, const char *dir,
@@ -134,32 +212,24 @@ static void run_sandbox(struct job_runner *r, unsigned slot, unsigned long id, c
 		goto done;
 	}
 	res->limits_enforced = limited;
-	unsigned threads = (unsigned)spec->cpus;
-	if ((double)threads < spec->cpus || threads == 0)
-		threads++;
 	struct sandbox_params params = {.workspace = dir,
 					.entry_point = spec->entry_point,
 					.host_id_base = base,
 					.tmpfs_bytes = r->limits->workspace_bytes,
-					.cpus = threads,
+					.cpus = thread_hint(spec->cpus),
 					.cgroup = limited ? &jc : NULL,
 					.deps_dir = spec->deps_dir,
 					.share_network = pip_args != NULL,
-					.pip_args = pip_args};
+					.pip_args = pip_args,
+					.control_fd = -1};
 	struct sandbox_proc proc;
 	if (sandbox_spawn(r->host, &params, &proc, &err) < 0) {
 		internal_error(res, &err);
 		goto done;
 	}
 	metrics_setup_seconds((monotonic_ms() - setup_start) / 1e3);
-	set_running(r, slot, proc.pidfd);
-	int rc = supervise_job(&proc, spec->timeout_s, r->limits, res, &err);
-	set_running(r, slot, -1);
+	supervise_in_slot(r, slot, &proc, -1, limited ? &jc : NULL, -1, spec->timeout_s, res);
 	sandbox_proc_close(&proc);
-	if (rc < 0)
-		internal_error(res, &err);
-	else if (limited)
-		apply_usage(&jc, res);
 done:
 	job_cgroup_destroy(&jc);
 }
@@ -183,6 +253,10 @@ void job_run_admitted(struct job_runner *r, const struct job_ticket *ticket,
 	unsigned long id = atomic_fetch_add(&r->next_id, 1);
 	unsigned long base = r->id_base + (unsigned long)slot * SANDBOX_ID_RANGE;
 	double setup_start = monotonic_ms();
+	if (run_warm(r, slot, spec, setup_start, res)) {
+		admission_release(&r->admission, slot, ticket->tenant);
+		return;
+	}
 	struct workspace ws;
 	if (workspace_create(&ws, r->host->jobs_dir, id, (uid_t)(base + SANDBOX_JOB_ID),
 			     (gid_t)(base + SANDBOX_JOB_ID), r->limits->workspace_bytes, spec,

@@ -2,6 +2,7 @@
 #include "metrics.h"
 
 #include "deps.h"
+#include "warm_pool.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -198,7 +199,48 @@ static long process_fds(void)
 	return n - 3; /* ".", ".." and the directory's own fd */
 }
 
-char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs, struct deps *deps)
+/* The warm pool's gauges and counters (warm_pool.h). */
+static void render_warm(struct text *t, struct warm_pool *warm)
+{
+	static const char *const miss_names[WARM_MISS_COUNT] = {"empty", "memory", "dependencies",
+								"failed"};
+	struct warm_stats w;
+	warm_pool_stats(warm, &w);
+	out(t,
+	    "# HELP coderunner_warm_pool_target Warm sandboxes the pool keeps (--warm-pool).\n"
+	    "# TYPE coderunner_warm_pool_target gauge\ncoderunner_warm_pool_target %u\n"
+	    "# HELP coderunner_warm_pool_ready Warm sandboxes ready for a job now.\n"
+	    "# TYPE coderunner_warm_pool_ready gauge\ncoderunner_warm_pool_ready %u\n"
+	    "# HELP coderunner_warm_pool_starting Warm sandboxes still importing.\n"
+	    "# TYPE coderunner_warm_pool_starting gauge\ncoderunner_warm_pool_starting %u\n"
+	    "# HELP coderunner_warm_pool_memory_bytes Memory held by warm sandboxes not yet "
+	    "used.\n"
+	    "# TYPE coderunner_warm_pool_memory_bytes gauge\n"
+	    "coderunner_warm_pool_memory_bytes %.0f\n"
+	    "# HELP coderunner_warm_sandboxes_started_total Warm sandboxes started.\n"
+	    "# TYPE coderunner_warm_sandboxes_started_total counter\n"
+	    "coderunner_warm_sandboxes_started_total %lu\n"
+	    "# HELP coderunner_warm_sandbox_failures_total Warm sandboxes that failed to "
+	    "start or died unused.\n"
+	    "# TYPE coderunner_warm_sandbox_failures_total counter\n"
+	    "coderunner_warm_sandbox_failures_total %lu\n"
+	    "# HELP coderunner_warm_sandboxes_retired_total Warm sandboxes replaced unused "
+	    "(age, SIGHUP).\n"
+	    "# TYPE coderunner_warm_sandboxes_retired_total counter\n"
+	    "coderunner_warm_sandboxes_retired_total %lu\n"
+	    "# HELP coderunner_job_starts_total Jobs started warm, or cold with the reason "
+	    "warm starts could not serve them.\n"
+	    "# TYPE coderunner_job_starts_total counter\n"
+	    "coderunner_job_starts_total{start=\"warm\",reason=\"\"} %lu\n",
+	    w.target, w.ready, w.starting, w.memory_bytes, w.started, w.start_failures, w.retired,
+	    w.warm_jobs);
+	for (int i = 0; i < WARM_MISS_COUNT; i++)
+		out(t, "coderunner_job_starts_total{start=\"cold\",reason=\"%s\"} %lu\n",
+		    miss_names[i], w.misses[i]);
+}
+
+char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs, struct deps *deps,
+		     struct warm_pool *warm)
 {
 	struct text t = {0};
 	pthread_mutex_lock(&m.lock);
@@ -250,5 +292,7 @@ char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs, stru
 		    "coderunner_dependency_cache_bytes %zu\n",
 		    hits, misses, bytes);
 	}
+	if (warm && warm->started)
+		render_warm(&t, warm);
 	return t.buf;
 }

@@ -24,6 +24,8 @@ void metrics_http_response(int status);
 /* The whole exposition; running and waiting are gauges read by the caller.
  * Returns a malloc'd string. */
 struct deps;
-char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs, struct deps *deps);
+struct warm_pool;
+char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs, struct deps *deps,
+		     struct warm_pool *warm);
 
 #endif

@@ -25,7 +25,11 @@
 #include "seccomp_filter.h"
 #include "spawn.h"
 
+/* runtime/warm_start.py, compiled in by the Makefile */
+extern const char warm_start_py[];
+
 #define STATUS_FD    3
+#define CONTROL_FD   5 /* warm sandboxes only: see spawn.c */
 #define SETUP_FAILED 125
 #define MPL_SRC	     "/etc/coderunner/mplconfig"
 #define MPL_DIR	     "/tmp/.matplotlib"
@@ -267,10 +271,9 @@ static void set_rlimits(size_t max_file)
 		die(errno, "set resource limits");
 }
 
-/* In the forked child: give up every privilege, then become Python: the
- * job's entry point, or `pip install` for a dependency install. */
-static __attribute__((noreturn)) void exec_job(const char *entry, char **pip_args, char **env,
-					       size_t max_file)
+/* In the forked child: give up every privilege, then become Python (argv:
+ * the job's entry point, `pip install`, or the warm-start loader). */
+static __attribute__((noreturn)) void exec_job(char **argv, char **env, size_t max_file)
 {
 	set_rlimits(max_file);
 	setsid();
@@ -286,17 +289,8 @@ static __attribute__((noreturn)) void exec_job(const char *entry, char **pip_arg
 	struct error err;
 	if (seccomp_filter_install(&err) < 0)
 		die(0, "%s", err.msg);
-	if (pip_args) {
-		pip_args[-4] = "python3";
-		pip_args[-3] = "-m";
-		pip_args[-2] = "pip";
-		pip_args[-1] = "install";
-		execve("/usr/bin/python3", pip_args - 4, env);
-		die(errno, "exec pip");
-	}
-	char *argv[] = {"python3", (char *)entry, NULL};
 	execve("/usr/bin/python3", argv, env);
-	die(errno, "exec /usr/bin/python3");
+	die(errno, "exec /usr/bin/python3 (%s)", argv[1]);
 }
 
 /* Waits for the job's main process, reaping adopted orphans on the way.
@@ -329,7 +323,11 @@ int sandbox_init_main(int argc, char **argv)
 	}
 	const char *root = argv[2], *workspace = argv[3], *entry = argv[4], *cpus = argv[6];
 	const char *deps = strcmp(argv[7], "-") == 0 ? NULL : argv[7];
-	bool pip = strcmp(argv[8], "pip") == 0;
+	bool pip = strcmp(argv[8], "pip") == 0, warm = strcmp(argv[8], "warm") == 0;
+	if (warm && argc != 10) {
+		dprintf(STATUS_FD, "sandbox init: warm mode takes a preload list\n");
+		return SETUP_FAILED;
+	}
 	size_t tmpfs_bytes = strtoull(argv[5], NULL, 10);
 	if (fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC) < 0)
 		return SETUP_FAILED;
@@ -343,10 +341,28 @@ int sandbox_init_main(int argc, char **argv)
 	seed_matplotlib_cache();
 	char *env[32];
 	build_env(env, sizeof(env) / sizeof(env[0]), cpus, deps != NULL);
+	char *job_argv[] = {"python3", (char *)entry, NULL};
+	char *warm_argv[] = {"python3", "-c", (char *)warm_start_py, argv[9], NULL};
+	char **python_argv = job_argv;
+	if (pip) { /* argv[5..8] are spent: they make room for "python3 -m pip install" */
+		python_argv = argv + 5;
+		python_argv[0] = "python3";
+		python_argv[1] = "-m";
+		python_argv[2] = "pip";
+		python_argv[3] = "install";
+	} else if (warm) {
+		python_argv = warm_argv;
+	}
 	pid_t pid = fork();
 	if (pid < 0)
 		die(errno, "fork the job");
-	if (pid == 0) /* argv[5..8] are spent: they make room for "python3 -m pip install" */
-		exec_job(entry, pip ? argv + 9 : NULL, env, tmpfs_bytes);
+	if (pid == 0)
+		exec_job(python_argv, env, tmpfs_bytes);
+	/* Only the job holds its output pipes and control socket, so the server
+	 * sees them close when the job does, not when init has reaped it. */
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
+	if (warm)
+		close(CONTROL_FD);
 	reap_until(pid);
 }

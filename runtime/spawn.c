@@ -17,6 +17,7 @@
 /* fd numbers the init finds its channels on (see sandbox_init.c). */
 #define CHILD_STATUS_FD 3
 #define CHILD_EXE_FD	4
+#define CHILD_CTRL_FD	5 /* warm sandboxes: the server's control socket */
 /* child-side fds are moved above this so dup2 to 0..4 never clobbers one */
 #define HIGH_FD 16
 
@@ -59,7 +60,8 @@ static int move_high(int *fd)
 
 /* Runs in the cloned child, in the new namespaces. Raw syscalls only. */
 static __attribute__((noreturn)) void child_exec(int sync_rd, int devnull, int out_wr, int err_wr,
-						 int status_wr, int exe_fd, char *const argv[])
+						 int status_wr, int exe_fd, int ctrl_fd,
+						 char *const argv[])
 {
 	static const char fail_sync[] = "sandbox: parent did not finish the uid map\n";
 	static const char fail_ids[] = "sandbox: cannot become root of the user namespace\n";
@@ -83,7 +85,9 @@ static __attribute__((noreturn)) void child_exec(int sync_rd, int devnull, int o
 	syscall(SYS_dup2, err_wr, 2);
 	syscall(SYS_dup2, status_wr, CHILD_STATUS_FD);
 	syscall(SYS_dup3, exe_fd, CHILD_EXE_FD, O_CLOEXEC);
-	syscall(SYS_close_range, CHILD_EXE_FD + 1, ~0U, 0);
+	if (ctrl_fd >= 0) /* kept across exec, down to the job's Python */
+		syscall(SYS_dup2, ctrl_fd, CHILD_CTRL_FD);
+	syscall(SYS_close_range, ctrl_fd >= 0 ? CHILD_CTRL_FD + 1 : CHILD_EXE_FD + 1, ~0U, 0);
 	static char *const envp[] = {NULL};
 	syscall(SYS_execveat, CHILD_EXE_FD, "", argv, envp, AT_EMPTY_PATH);
 	syscall(SYS_write, CHILD_STATUS_FD, fail_exec, sizeof(fail_exec) - 1);
@@ -119,7 +123,7 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 	size_t npip = 0;
 	while (p->pip_args && p->pip_args[npip])
 		npip++;
-	char **argv = calloc(10 + npip, sizeof(*argv));
+	char **argv = calloc(11 + npip, sizeof(*argv));
 	if (!argv)
 		return error_set(err, ENOMEM, "sandbox arguments");
 	size_t a = 0;
@@ -131,7 +135,9 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 	argv[a++] = tmpfs_arg;
 	argv[a++] = cpus_arg;
 	argv[a++] = (char *)(p->deps_dir ? p->deps_dir : "-");
-	argv[a++] = p->pip_args ? "pip" : "job";
+	argv[a++] = p->pip_args ? "pip" : p->warm_preload ? "warm" : "job";
+	if (p->warm_preload)
+		argv[a++] = (char *)p->warm_preload;
 	for (size_t i = 0; i < npip; i++)
 		argv[a++] = p->pip_args[i];
 	argv[a] = NULL;
@@ -148,12 +154,12 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 	}
 	int devnull = fcntl(h->devnull_fd, F_DUPFD_CLOEXEC, HIGH_FD);
 	int exe = fcntl(h->exe_fd, F_DUPFD_CLOEXEC, HIGH_FD);
-	if (devnull < 0 || exe < 0) {
+	int ctrl = p->control_fd >= 0 ? fcntl(p->control_fd, F_DUPFD_CLOEXEC, HIGH_FD) : -1;
+	if (devnull < 0 || exe < 0 || (p->control_fd >= 0 && ctrl < 0)) {
 		error_set(err, errno, "dup sandbox fds");
-		if (devnull >= 0)
-			close(devnull);
-		if (exe >= 0)
-			close(exe);
+		close_fd(&devnull);
+		close_fd(&exe);
+		close_fd(&ctrl);
 		goto out;
 	}
 	int pidfd = -1;
@@ -180,11 +186,12 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 	}
 	if (pid == 0) {
 		close(sync[1]);
-		child_exec(sync[0], devnull, out[1], errp[1], status[1], exe, argv);
+		child_exec(sync[0], devnull, out[1], errp[1], status[1], exe, ctrl, argv);
 	}
 	int clone_errno = errno;
-	close(devnull);
-	close(exe);
+	close_fd(&devnull);
+	close_fd(&exe);
+	close_fd(&ctrl);
 	if (pid < 0) {
 		error_set(err, clone_errno, "clone3 into new namespaces");
 		goto out;

@@ -28,6 +28,8 @@ struct sandbox_params {
 	const char *deps_dir;	   /* packages mounted read-only at /opt, or NULL */
 	bool share_network;	   /* pip installs: the host's network, not an empty one */
 	char *const *pip_args;	   /* non-NULL: run `pip install ARGS` instead of the job */
+	const char *warm_preload;  /* non-NULL: a warm sandbox importing these modules */
+	int control_fd;		   /* warm: the sandbox's end of the control socket, or -1 */
 };
 
 struct sandbox_proc {

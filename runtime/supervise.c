@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -63,14 +64,31 @@ static void read_status(int fd, char *out, size_t outlen)
 		out[--got] = '\0';
 }
 
-int supervise_job(struct sandbox_proc *proc, double timeout_s, const struct limits *lim,
-		  struct job_result *res, struct error *err)
+/* Reads "exit N" from a warm sandbox's control socket: 1 with *status set,
+ * 0 when the socket closed or said something else. */
+static int read_done(int fd, int *status)
+{
+	char msg[32];
+	ssize_t n = recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return -1;
+	if (n <= 5 || memcmp(msg, "exit ", 5) != 0)
+		return 0;
+	msg[n] = '\0';
+	*status = atoi(msg + 5);
+	return 1;
+}
+
+int supervise_job(struct sandbox_proc *proc, int done_fd, double timeout_s,
+		  const struct limits *lim, struct job_result *res, struct error *err)
 {
 	static __thread char buf[65536];
 	double start = monotonic_ms(), deadline = start + timeout_s * 1e3;
-	struct pollfd fds[3] = {{.fd = proc->out_fd, .events = POLLIN},
+	struct pollfd fds[4] = {{.fd = proc->out_fd, .events = POLLIN},
 				{.fd = proc->err_fd, .events = POLLIN},
-				{.fd = proc->pidfd, .events = POLLIN}};
+				{.fd = proc->pidfd, .events = POLLIN},
+				{.fd = done_fd, .events = POLLIN}};
+	int done_status = -1; /* from done_fd: the job ended, its process still exiting */
 	struct captured *caps[2] = {&res->out, &res->err};
 	size_t capsz[2] = {lim->stdout_cap, lim->stderr_cap};
 	int exited = 0;
@@ -89,7 +107,7 @@ int supervise_job(struct sandbox_proc *proc, double timeout_s, const struct limi
 			syscall(SYS_pidfd_send_signal, proc->pidfd, SIGKILL, NULL, 0);
 			break;
 		}
-		int n = poll(fds, 3, left > 1e9 ? 1000000000 : (int)left + 1);
+		int n = poll(fds, 4, left > 1e9 ? 1000000000 : (int)left + 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -102,6 +120,15 @@ int supervise_job(struct sandbox_proc *proc, double timeout_s, const struct limi
 			    pump(fds[i].fd, caps[i], capsz[i], buf, sizeof(buf)) == 0)
 				fds[i].fd = -1;
 		}
+		if (fds[3].fd >= 0 && (fds[3].revents & (POLLIN | POLLHUP | POLLERR))) {
+			int got = read_done(fds[3].fd, &done_status);
+			if (got >= 0)
+				fds[3].fd = -1;
+			if (got == 1) { /* end the rest of the job now, as init's exit would */
+				syscall(SYS_pidfd_send_signal, proc->pidfd, SIGKILL, NULL, 0);
+				fds[2].revents |= POLLIN;
+			}
+		}
 		if (fds[2].fd >= 0 && (fds[2].revents & (POLLIN | POLLHUP))) {
 			exited = 1;
 			fds[2].fd = -1;
@@ -111,11 +138,19 @@ int supervise_job(struct sandbox_proc *proc, double timeout_s, const struct limi
 		}
 	}
 	int st = 0;
-	while (waitpid(proc->pid, &st, 0) < 0 && errno == EINTR)
-		;
+	if (done_status >= 0 && !res->timed_out) /* its exit status, already known */
+		st = (done_status & 0xff) << 8;
+	else {
+		while (waitpid(proc->pid, &st, 0) < 0 && errno == EINTR)
+			;
+		proc->pid = -1; /* reaped */
+	}
 	res->duration_ms = monotonic_ms() - start;
 	char status[512];
-	read_status(proc->status_fd, status, sizeof(status));
+	if (done_status < 0 || res->timed_out)
+		read_status(proc->status_fd, status, sizeof(status));
+	else
+		status[0] = '\0'; /* init is being killed, it reported no set-up error */
 	if (status[0] != '\0') {
 		res->exit_code = -1;
 		return error_set(err, 0, "%s", status);

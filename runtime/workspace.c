@@ -80,6 +80,17 @@ int workspace_create(struct workspace *ws, const char *jobs_dir, unsigned long i
 		    fchownat(root_fd, dirs[i], uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 			rc = error_set(err, errno, "create workspace dir %s", dirs[i]);
 	}
+	close(root_fd);
+	return rc == 0 && spec ? workspace_add_files(ws, uid, gid, spec, err) : rc;
+}
+
+int workspace_add_files(const struct workspace *ws, uid_t uid, gid_t gid,
+			const struct job_spec *spec, struct error *err)
+{
+	int root_fd = open(ws->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return error_set(err, errno, "open workspace %s", ws->path);
+	int rc = 0;
 	for (size_t i = 0; i < spec->nfiles && rc == 0; i++)
 		rc = write_file(root_fd, &spec->files[i], uid, gid, err);
 	close(root_fd);

@@ -14,6 +14,7 @@
 #include "api/response.h"
 #include "api/sha256.h"
 #include "api/utf8.h"
+#include "cmd/config.h"
 #include "cmd/options.h"
 #include "runtime/supervise.h"
 
@@ -483,6 +484,35 @@ START_TEST(capture_keeps_cap_and_counts_rest)
 }
 END_TEST
 
+/* ---- command options ---- */
+
+/* Every serve option is parsed, however many there are: a fixed-size table
+ * once dropped the last ones (--memory-limit, --no-limits) without a word. */
+START_TEST(serve_accepts_every_documented_option)
+{
+	static const char *const names[] = {"listen", "memory-limit", "max-memory", "cpus",
+					    "pids-limit", "no-limits", "warm-pool",
+					    "warm-preload"};
+	struct config c;
+	struct opt opts[CONFIG_MAX_OPTIONS];
+	size_t n = config_options(&c, "serve", opts, CONFIG_MAX_OPTIONS);
+	ck_assert_uint_le(n, CONFIG_MAX_OPTIONS);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		bool found = false;
+		for (size_t j = 0; j < n; j++)
+			found = found || strcmp(opts[j].name, names[i]) == 0;
+		ck_assert_msg(found, "serve lacks --%s", names[i]);
+	}
+	char *argv[] = {"--memory-limit", "100M", "--no-limits", NULL};
+	struct opt_list pos = {0};
+	struct error err = {{0}};
+	n = config_options(&c, "serve", opts, CONFIG_MAX_OPTIONS);
+	ck_assert_int_eq(options_parse(opts, n, 3, argv, &pos, &err), 0);
+	ck_assert_uint_eq(c.limits.default_memory_bytes, 100u << 20);
+	ck_assert(c.no_limits);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("coderunner");
@@ -510,6 +540,7 @@ static Suite *suite(void)
 	tcase_add_test(t, sizes_parse_with_suffixes);
 	tcase_add_test(t, capture_keeps_cap_and_counts_rest);
 	tcase_add_test(t, sha256_known_vectors);
+	tcase_add_test(t, serve_accepts_every_documented_option);
 	tcase_add_test(t, request_ids_kept_or_generated);
 	suite_add_tcase(s, t);
 	return s;

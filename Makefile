@@ -108,8 +108,11 @@ test-unit: $(B)/unit_tests
 
 PYTEST    := CODERUNNER_BIN=$(B)/coderunner CODERUNNER_ROOTFS=$(ROOTFS) $(PYTHON) -m pytest -q \
              -p no:cacheprovider
+# Every functional and hostile suite runs twice: with warm starts (the
+# server's default pool) and cold only (--warm-pool 0).
 test-integration: build
 	$(PYTEST) tests/integration tests/limits tests/hostile tests/node
+	CODERUNNER_TEST_WARM_POOL=0 $(PYTEST) tests/integration tests/limits tests/hostile
 
 # At least 2,000 mixed jobs at concurrency 16; `make test` runs 300.
 SOAK_JOBS ?= 2000
@@ -161,7 +164,10 @@ clean:
 
 # cgroup v2 for real: the limits suite against a real server inside a QEMU
 # guest that boots this host's root read-only with a pure cgroup v2 hierarchy.
+# (warm sandboxes there import json only: numpy and pandas take ~15 s each
+# under TCG; what is tested is the sandbox and its cgroup, not the imports)
 VM_SUITE_ENV := CODERUNNER_TEST_OWN_CGROUP=1 CODERUNNER_TEST_SLOWDOWN=15 \
+                CODERUNNER_WARM_PRELOAD=json \
                 CODERUNNER_BIN=$(B)/coderunner CODERUNNER_ROOTFS=$(ROOTFS) PYTHONDONTWRITEBYTECODE=1
 test-cgroup2: build
 	env $(VM_SUITE_ENV) tests/vm/run-in-vm.sh \

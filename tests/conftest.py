@@ -15,6 +15,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.path.abspath(os.environ.get("CODERUNNER_BIN", os.path.join(ROOT, "build", "coderunner")))
 ROOTFS = os.path.abspath(os.environ.get("CODERUNNER_ROOTFS", os.path.join(ROOT, "build", "rootfs")))
 UID_BASE = 1_500_000_000  # distinct from the default, so the tests can find their own jobs
+# Warm starts: the suites run once with the server's default pool and once
+# with CODERUNNER_TEST_WARM_POOL=0 (cold only); see the Makefile.
+WARM_POOL = os.environ.get("CODERUNNER_TEST_WARM_POOL")
 
 
 def own_cgroup_v2(name=None):
@@ -55,7 +58,10 @@ class Server:
             [BIN, "serve", "--listen", "127.0.0.1:0", "--rootfs", ROOTFS,
              "--uid-base", str(UID_BASE),
              # never reach out to PyPI: dependency tests pass their own index
-             *([] if deps else ["--deps-cache-dir", ""]), *extra_args],
+             *([] if deps else ["--deps-cache-dir", ""]),
+             *(["--warm-pool", WARM_POOL] if WARM_POOL and "--warm-pool" not in extra_args
+               else []),
+             *extra_args],
             stdout=subprocess.PIPE, stderr=self.log, text=True,
             preexec_fn=lambda: own_cgroup_v2(cgroup_of and f"coderunner-test-{cgroup_of}"))
         self.cgroup_name = cgroup_of or self.proc.pid
@@ -120,21 +126,58 @@ def server():
     s.stop()
 
 
+def idle_warm_sandbox(pid):
+    """True for a process of a warm sandbox no job has taken yet: those sit
+    in a cgroup at the kernel's lowest CPU weight until a job arrives."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        _, ctrls, path = line.split(":", 2)
+        if ctrls == "" and os.path.exists("/sys/fs/cgroup/cgroup.subtree_control"):
+            candidates = [(f"/sys/fs/cgroup{path}/cpu.weight", "1")]
+        elif "cpu" in ctrls.split(","):
+            candidates = [(f"/sys/fs/cgroup/{d}{path}/cpu.shares", "2")
+                          for d in (ctrls, "cpu", "cpu,cpuacct")]
+        else:
+            continue
+        for file, idle in candidates:
+            try:
+                with open(file) as f:
+                    return f.read().strip() == idle
+            except OSError:
+                pass
+    return False
+
+
 def job_processes():
     """Host processes running under a job uid range (there should be none
-    once every job has answered)."""
+    once every job has answered), idle warm sandboxes aside."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("Uid:"):
-                        if int(line.split()[1]) >= UID_BASE:
+                        if int(line.split()[1]) >= UID_BASE and not idle_warm_sandbox(pid):
                             found.append(int(pid))
                         break
         except OSError:
             pass
     return found
+
+
+def warm_pool_full(server, timeout=60.0):
+    """Waits until the server's warm pool is back to its target size (every
+    sandbox ready); True at once when warm starts are off."""
+    def full():
+        text = server.client.get("/metrics").text
+        target = re.search(r"^coderunner_warm_pool_target (\d+)$", text, re.M)
+        ready = re.search(r"^coderunner_warm_pool_ready (\d+)$", text, re.M)
+        return not target or (ready and ready.group(1) == target.group(1))
+    return wait_until(full, timeout=timeout)
 
 
 def wait_until(predicate, timeout=5.0):
@@ -159,13 +202,30 @@ def cgroup_dirs(name_prefix):
     return found
 
 
+def idle_warm_job_ids(server_pid):
+    """Job ids (workspace and cgroup names) of a server's idle warm
+    sandboxes: their job cgroups carry the kernel's lowest CPU weight."""
+    ids = set()
+    for d in cgroup_dirs(f"coderunner-{server_pid}"):
+        for sub in os.listdir(d):
+            for file, idle in (("cpu.shares", "2"), ("cpu.weight", "1")):
+                try:
+                    with open(os.path.join(d, sub, file)) as f:
+                        if sub.startswith("job-") and f.read().strip() == idle:
+                            ids.add(sub[4:])
+                except OSError:
+                    pass
+    return ids
+
+
 def server_children(pid):
-    """Processes whose parent is pid."""
+    """Processes whose parent is pid, idle warm sandboxes aside."""
     kids = []
     for p in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{p}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid and \
+                        not idle_warm_sandbox(p):
                     kids.append(int(p))
         except OSError:
             pass
@@ -182,17 +242,22 @@ def rss_kib(pid):
 
 def leak_snapshot(server):
     """What a server holds between jobs: it must be the same before and after
-    any job, whatever the job did."""
+    any job, whatever the job did. With warm starts on, it is taken with the
+    pool full, and job ids are masked: the pool's sandboxes are replaced by
+    new ones (same count, new ids) after every job."""
     pid = server.proc.pid
+    warm_pool_full(server, timeout=2.0)
+    def mask(path):
+        return re.sub(r"(/jobs/|job-)\d+", r"\1N", path)
     with open(f"/proc/{pid}/mountinfo") as f:
-        mounts = sorted(line.split()[4] for line in f)
+        mounts = sorted(mask(line.split()[4]) for line in f)
     jobs_dir = f"/proc/{pid}/root/run/coderunner/jobs"
-    job_cgroups = sorted(os.path.join(d, sub) for d in cgroup_dirs(f"coderunner-{pid}")
+    job_cgroups = sorted(mask(os.path.join(d, sub)) for d in cgroup_dirs(f"coderunner-{pid}")
                          for sub in os.listdir(d) if sub.startswith("job-"))
     return {
         "fds": len(os.listdir(f"/proc/{pid}/fd")),
         "mounts": mounts,
-        "workspaces": sorted(os.listdir(jobs_dir)),
+        "workspaces": len(os.listdir(jobs_dir)),
         "children": server_children(pid),
         "job_processes": job_processes(),
         "job_cgroups": job_cgroups,

@@ -9,12 +9,13 @@ import time
 
 import pytest
 
-from conftest import Server, job_processes, leak_snapshot, rss_kib, wait_until
+from conftest import Server, job_processes, leak_snapshot, rss_kib, wait_until, warm_pool_full
 
 
 @pytest.fixture(autouse=True)
 def no_leaks_and_still_healthy(server):
     server.ok_client_reset()
+    assert warm_pool_full(server), "the warm pool did not fill"
     before = leak_snapshot(server)
     yield
     assert server.proc.poll() is None, "the server died"

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from conftest import Server, cgroup_dirs, remove_test_cgroup, wait_until
+from conftest import (Server, cgroup_dirs, idle_warm_job_ids, remove_test_cgroup, wait_until,
+                      warm_pool_full)
 
 # The guest emulates the CPU in software (~15x slower): scale waits.
 SLOW = float(os.environ.get("CODERUNNER_TEST_SLOWDOWN", "1"))
@@ -19,7 +20,8 @@ def test_limits_are_enforced_and_reported(server):
     res = server.ok("print('hi')")
     assert res["limits"] == {"enforced": True, "memory_mb": 1536, "cpus": 1, "pids": 256}
     assert res["oom_killed"] is False
-    assert res["usage"]["cpu_ms"] > 0
+    # a warm job is billed from its start only: printing may round to 0 ms
+    assert res["usage"]["cpu_ms"] > 0 or (res["usage"]["warm_start"] and res["usage"]["cpu_ms"] == 0)
     assert res["usage"]["peak_memory_bytes"] > 1 << 20
 
 
@@ -127,7 +129,12 @@ def test_job_cgroups_removed_after_jobs_and_at_shutdown():
             s.ok("print(1)")
         dirs = cgroup_dirs(f"coderunner-{pid}")
         assert dirs, "the instance cgroup should exist while serving"
-        assert not [d for d in dirs for sub in os.listdir(d) if sub.startswith("job-")]
+
+        def job_cgroups():  # the warm pool's idle sandboxes aside
+            idle = idle_warm_job_ids(pid)
+            return [sub for d in dirs for sub in os.listdir(d)
+                    if sub.startswith("job-") and sub[4:] not in idle]
+        assert wait_until(lambda: job_cgroups() == [], timeout=10 * SLOW), job_cgroups()
     finally:
         s.stop()
     assert cgroup_dirs(f"coderunner-{pid}") == []
@@ -168,3 +175,37 @@ def test_doctor_reports_enforced_limits():
     assert r.returncode == 0, r.stdout
     assert "memory   usable" in r.stdout
     assert "verdict:          ready" in r.stdout
+
+
+@pytest.fixture(scope="module")
+def warm_server():
+    """A server whose jobs start warm (on both cgroup versions: the pool
+    creates its cgroups idle and retunes them when a job takes one)."""
+    s = Server("--warm-pool", "1")
+    yield s
+    s.stop()
+
+
+def warm_job(server, script, **extra):
+    assert warm_pool_full(server, timeout=120 * SLOW)
+    res = server.ok(script, timeout_s=60 * SLOW, **extra)
+    assert res["usage"]["warm_start"] is True, res
+    return res
+
+
+def test_warm_sandbox_oom_is_137(warm_server):
+    res = warm_job(warm_server, "print('start', flush=True)\nx = bytearray(500 << 20)",
+                   memory_mb=100)
+    assert (res["exit_code"], res["oom_killed"], res["stdout"]) == (137, True, "start\n"), res
+    assert res["limits"]["memory_mb"] == 100
+
+
+def test_warm_sandbox_cpu_quota_and_pids(warm_server):
+    res = warm_job(warm_server, "import time\nend = time.monotonic() + 3\n"
+                   "while time.monotonic() < end:\n    pass", cpus=0.5)
+    assert 0.3 < res["usage"]["cpu_ms"] / res["duration_ms"] < 0.7, res
+    res = warm_job(warm_server, "import os\nn = 0\ntry:\n    while True:\n"
+                   "        if os.fork() == 0:\n            import time; time.sleep(100)\n"
+                   "        n += 1\nexcept OSError as e:\n    print('blocked', n)\n")
+    assert res["stdout"].startswith("blocked"), res
+    assert int(res["stdout"].split()[1]) < 256

@@ -229,6 +229,7 @@ void audit_request(const struct audit_record *r)
 			cJSON_AddNumberToObject(o, "cpu_ms", round1(res->cpu_ms));
 		if (res->peak_memory >= 0)
 			cJSON_AddNumberToObject(o, "peak_memory_bytes", res->peak_memory);
+		cJSON_AddBoolToObject(o, "warm_start", res->warm_start);
 	}
 	cJSON_AddNumberToObject(o, "queue_ms", round1(r->queue_ms));
 	cJSON_AddNumberToObject(o, "total_ms", round1(r->total_ms));

@@ -2,10 +2,14 @@
 side by side, interleaved, in one run. The floor is the rootfs's Python run
 by plain chroot (no isolation); bubblewrap with comparable isolation is the
 best-known alternative; then `coderunner run` (one process per job, no HTTP)
-and `coderunner serve` over HTTP (a keep-alive connection). Also: throughput
-of print(2+2) at concurrency 1, 4 and 16, and the server's RSS idle and under
-load. Prints a table of medians, p90 and p99 with the ratio to the floor, and
-writes build/bench.json. `make bench` runs it; BENCH_RUNS sets the rounds."""
+and `coderunner serve` over HTTP (a keep-alive connection), cold (no warm
+pool) and warm (a pre-started sandbox with the default preload, measured
+with the pool refilled, as between an agent's steps). Also: throughput of
+print(2+2) at concurrency 1, 4 and 16 against the floor's, the server's own
+CPU per job, its RSS idle and under load and the warm pool's memory. Prints
+a table of medians, p90 and p99 with the ratio to the floor, the issue's
+targets met or missed, and writes build/bench.json. `make bench` runs it;
+BENCH_RUNS sets the rounds."""
 import concurrent.futures
 import http.client
 import json
@@ -82,22 +86,77 @@ def rss_kib(pid):
         return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
 
 
+def server_cpu_ms(pid):
+    """CPU time (user + system) the server process itself has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(*extra):
+    proc = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "--rootfs", ROOTFS,
+                             "--deps-cache-dir", "", "--max-jobs", "4", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    port = int(proc.stdout.readline().split("http://")[1].split()[0].rsplit(":", 1)[1])
+    return proc, port
+
+
+def metric(port, name):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def wait_warm(port, at_least=1):
+    """Waits until the pool has a ready sandbox: a warm job's latency is
+    measured as an agent sees it between steps, with the pool refilled."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (metric(port, "coderunner_warm_pool_ready") or 0) >= at_least:
+            return
+        time.sleep(0.02)
+    raise RuntimeError("the warm pool did not refill within 60 s")
+
+
+def throughput(fn, conc):
+    """Jobs per second running fn at the given concurrency."""
+    jobs = max(40, 10 * conc)
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(conc) as pool:
+        list(pool.map(lambda _: fn(), range(jobs)))
+    return jobs / (time.perf_counter() - start), jobs
+
+
 def main():
     have_bwrap = shutil.which("bwrap") is not None
     scratch = tempfile.mkdtemp(prefix="coderunner-bench-")
-    server = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "--rootfs", ROOTFS,
-                               "--deps-cache-dir", "", "--max-jobs", "4"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    cold_srv, cold_port = start_server("--warm-pool", "0")
+    warm_srv, warm_port = start_server()  # the default pool and preload list
     try:
-        port = int(server.stdout.readline().split("http://")[1].split()[0].rsplit(":", 1)[1])
-        client = Http(port)
-        idle_rss = rss_kib(server.pid)
+        cold, warm = Http(cold_port), Http(warm_port)
+        idle_rss = rss_kib(cold_srv.pid)
+        wait_warm(warm_port, at_least=2)
+        idle_rss_warm = rss_kib(warm_srv.pid)
+        pool_bytes = metric(warm_port, "coderunner_warm_pool_memory_bytes") or 0
+
+        def warm_run(code):
+            wait_warm(warm_port)
+            data = warm.run({"script": code})
+            assert data["usage"]["warm_start"], data
+
         modes = {"chroot (floor)": run_chroot}
         if have_bwrap:
             modes["bubblewrap"] = run_bwrap
         modes["coderunner run"] = lambda code: run_cli(code, scratch)
-        modes["coderunner serve (HTTP)"] = lambda code: client.run({"script": code})
+        modes["serve, cold"] = lambda code: cold.run({"script": code})
         results = {w: {m: [] for m in modes} for w in WORKLOADS}
+        for w in WORKLOADS:
+            results[w]["serve, warm"] = []
         for w, code in WORKLOADS.items():  # warm the page cache once
             for fn in modes.values():
                 fn(code)
@@ -105,46 +164,80 @@ def main():
             for w, code in WORKLOADS.items():
                 for m, fn in modes.items():
                     results[w][m].append(timed(lambda: fn(code)))
+                wait_warm(warm_port)  # not timed: the pool refills between an agent's steps
+                results[w]["serve, warm"].append(timed(lambda: warm_run(code)))
         ctx = {f"in{i}.bin": {"content": "A" * (350 * 1024), "encoding": "base64"} for i in range(4)}
         io_body = {"script": "import shutil, os\nfor f in os.listdir('input'):\n"
                              "    shutil.copy('input/' + f, 'output/' + f)", "context": ctx}
-        results["1 MiB in + 1 MiB out"] = {"coderunner serve (HTTP)": [
-            timed(lambda: client.run(io_body)) for _ in range(RUNS)]}
-        throughput = {}
+        results["1 MiB in + 1 MiB out"] = {"serve, cold": [
+            timed(lambda: cold.run(io_body)) for _ in range(RUNS)]}
+        rates = {}
         peak_rss = idle_rss
+        server_cpu = {}
         for conc in (1, 4, 16):
-            local = threading.local()  # one keep-alive connection per client thread
+            rates.setdefault("chroot (floor)", {})[conc], _ = throughput(
+                lambda: run_chroot("print(2+2)"), conc)
+            for name, port, proc in (("serve, cold", cold_port, cold_srv),
+                                     ("serve, warm pool on", warm_port, warm_srv)):
+                local = threading.local()  # one keep-alive connection per client thread
 
-            def one(_):
-                if not hasattr(local, "client"):
-                    local.client = Http(port)
-                local.client.run({"script": "print(2+2)"})
+                def one():
+                    if not hasattr(local, "client"):
+                        local.client = Http(port)
+                    local.client.run({"script": "print(2+2)"})
 
-            jobs = max(40, 10 * conc)
-            start = time.perf_counter()
-            with concurrent.futures.ThreadPoolExecutor(conc) as pool:
-                list(pool.map(one, range(jobs)))
-                peak_rss = max(peak_rss, rss_kib(server.pid))
-            throughput[conc] = jobs / (time.perf_counter() - start)
+                cpu0 = server_cpu_ms(proc.pid)
+                rates.setdefault(name, {})[conc], jobs = throughput(one, conc)
+                server_cpu.setdefault(name, []).append((server_cpu_ms(proc.pid) - cpu0) / jobs)
+                peak_rss = max(peak_rss, rss_kib(proc.pid))
     finally:
-        server.terminate()
-        server.wait()
+        for proc in (cold_srv, warm_srv):
+            proc.terminate()
+            proc.wait()
         shutil.rmtree(scratch, ignore_errors=True)
 
     table = {w: {m: stats(v) for m, v in per.items()} for w, per in results.items()}
-    print(f"{'workload':<22}{'mode':<26}{'median ms':>10}{'p90':>8}{'p99':>8}{'x floor':>9}")
+    print(f"{'workload':<22}{'mode':<24}{'median ms':>10}{'p90':>8}{'p99':>8}{'x floor':>9}")
     for w, per in table.items():
         floor = per.get("chroot (floor)", {}).get("median")
-        for m, s in per.items():
-            ratio = f"{s['median'] / floor:.2f}" if floor else "-"
-            print(f"{w:<22}{m:<26}{s['median']:>10.1f}{s['p90']:>8.1f}{s['p99']:>8.1f}{ratio:>9}")
-    for conc, jps in throughput.items():
-        print(f"throughput print(2+2), concurrency {conc:>2}: {jps:6.1f} jobs/s")
-    print(f"server RSS: idle {idle_rss / 1024:.1f} MiB, under load {peak_rss / 1024:.1f} MiB")
+        for m, st in per.items():
+            ratio = f"{st['median'] / floor:.2f}" if floor else "-"
+            print(f"{w:<22}{m:<24}{st['median']:>10.1f}{st['p90']:>8.1f}{st['p99']:>8.1f}{ratio:>9}")
+    for name, per in rates.items():
+        floor = rates["chroot (floor)"]
+        print(f"throughput print(2+2), {name:<20}" + "".join(
+            f"  c={c:<2} {jps:6.1f}/s ({jps / floor[c]:.2f})" for c, jps in per.items()))
+    cpu_per_job = {n: statistics.median(v) for n, v in server_cpu.items()}
+    print("server CPU per job: " + ", ".join(f"{n} {v:.2f} ms" for n, v in cpu_per_job.items()))
+    print(f"server RSS: idle {idle_rss / 1024:.1f} MiB (warm pool on: {idle_rss_warm / 1024:.1f} "
+          f"MiB), under load {peak_rss / 1024:.1f} MiB; the warm pool's sandboxes hold "
+          f"{pool_bytes / 2**20:.0f} MiB more")
+
+    floor_print = table["print(2+2)"]["chroot (floor)"]["median"]
+    cold_pandas = table["pandas describe"]["serve, cold"]["median"]
+    warm_pandas = table["pandas describe"]["serve, warm"]["median"]
+    targets = [
+        ("cold print(2+2) over HTTP <= 1.15 x floor",
+         table["print(2+2)"]["serve, cold"]["median"] / floor_print, 1.15, "<="),
+        ("warm pandas job over HTTP <= 30 ms", warm_pandas, 30, "<="),
+        ("warm pandas job >= 10 x faster than cold", cold_pandas / warm_pandas, 10, ">="),
+        ("throughput c=16 >= 0.8 x floor's", rates["serve, cold"][16] / rates["chroot (floor)"][16],
+         0.8, ">="),
+        ("server idle RSS <= 16 MiB", idle_rss / 1024, 16, "<="),
+        ("server CPU per job <= 2 ms", cpu_per_job["serve, cold"], 2, "<="),
+    ]
+    print("targets (issue #7):")
+    for label, value, bound, op in targets:
+        met = value <= bound if op == "<=" else value >= bound
+        print(f"  {'met ' if met else 'MISS'} {label}: {value:.2f}")
     os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
     with open(os.path.join(ROOT, "build", "bench.json"), "w") as f:
-        json.dump({"runs": RUNS, "latency_ms": table, "throughput_jobs_per_s": throughput,
-                   "server_rss_kib": {"idle": idle_rss, "load": peak_rss}}, f, indent=1)
+        json.dump({"runs": RUNS, "latency_ms": table, "throughput_jobs_per_s": rates,
+                   "server_cpu_ms_per_job": cpu_per_job,
+                   "server_rss_kib": {"idle": idle_rss, "idle_warm": idle_rss_warm,
+                                      "load": peak_rss},
+                   "warm_pool_bytes": pool_bytes,
+                   "targets": {t[0]: t[1] for t in targets}}, f, indent=1)
 
 
 if __name__ == "__main__":

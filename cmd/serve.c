@@ -185,7 +185,7 @@ int cmd_serve(int argc, char **argv)
 	struct warm_config warm = {.size = (unsigned)cfg.warm_pool,
 				   .preload = cfg.warm_preload ? cfg.warm_preload : "",
 				   .max_age_s = cfg.warm_max_age_s};
-	if (job_runner_start_warm(&runner, &warm, &err) < 0) {
+	if (job_runner_start_pools(&runner, &warm, &err) < 0) {
 		fprintf(stderr, "coderunner serve: %s\n", err.msg);
 		return 1;
 	}

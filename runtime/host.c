@@ -46,7 +46,7 @@ int host_check_rootfs(const char *rootfs, struct error *err)
 int host_setup(struct host *h, const char *rootfs, const char *state_dir, struct error *err)
 {
 	memset(h, 0, sizeof(*h));
-	h->exe_fd = h->devnull_fd = -1;
+	h->exe_fd = h->devnull_fd = h->netns_fd = -1;
 	if (host_check_rootfs(rootfs, err) < 0)
 		return -1;
 	if (snprintf(h->state_dir, sizeof(h->state_dir), "%s", state_dir) >=
@@ -63,6 +63,9 @@ int host_setup(struct host *h, const char *rootfs, const char *state_dir, struct
 	h->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (h->devnull_fd < 0)
 		return error_set(err, errno, "open /dev/null");
+	h->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (h->netns_fd < 0)
+		return error_set(err, errno, "open /proc/self/ns/net");
 
 	if (host_mkdir_p(state_dir, err) < 0)
 		return -1;

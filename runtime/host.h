@@ -15,6 +15,7 @@ struct host {
 	char jobs_dir[PATH_MAX];   /* state_dir/jobs: one tmpfs per job */
 	int exe_fd;		   /* our own binary, re-executed as sandbox init */
 	int devnull_fd;		   /* stdin of every job */
+	int netns_fd;		   /* the server's network namespace */
 };
 
 /* Enters a private mount namespace, mounts a tmpfs on state_dir and binds

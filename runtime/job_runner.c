@@ -31,6 +31,8 @@ int job_runner_init(struct job_runner *r, const struct host *h, const struct lim
 	atomic_init(&r->next_id, 1);
 	memset(&r->warm, 0, sizeof(r->warm));
 	r->warm.wake_fd = -1;
+	memset(&r->netns, 0, sizeof(r->netns));
+	r->netns.host_fd = -1;
 	pthread_mutex_init(&r->running_lock, NULL);
 	r->running_pidfd = malloc(policy->max_jobs * sizeof(*r->running_pidfd));
 	if (!r->running_pidfd)
@@ -41,16 +43,20 @@ int job_runner_init(struct job_runner *r, const struct host *h, const struct lim
 			      policy->max_wait_s, policy->tenant_limit);
 }
 
-int job_runner_start_warm(struct job_runner *r, const struct warm_config *cfg, struct error *err)
+int job_runner_start_pools(struct job_runner *r, const struct warm_config *cfg,
+			   struct error *err)
 {
+	if (netns_pool_start(&r->netns, r->admission.slots + cfg->size, err) < 0)
+		return -1;
 	unsigned long first = r->id_base + (unsigned long)r->admission.slots * SANDBOX_ID_RANGE;
-	return warm_pool_start(&r->warm, cfg, r->host, r->limits, r->cgroups, first,
+	return warm_pool_start(&r->warm, cfg, r->host, r->limits, r->cgroups, &r->netns, first,
 			       r->admission.slots, &r->next_id, err);
 }
 
 void job_runner_destroy(struct job_runner *r)
 {
 	warm_pool_stop(&r->warm);
+	netns_pool_stop(&r->netns);
 	admission_destroy(&r->admission);
 	free(r->running_pidfd);
 	r->running_pidfd = NULL;
@@ -221,9 +227,13 @@ static void run_sandbox(struct job_runner *r, unsigned slot, unsigned long id, c
 					.deps_dir = spec->deps_dir,
 					.share_network = pip_args != NULL,
 					.pip_args = pip_args,
-					.control_fd = -1};
+					.control_fd = -1,
+					.netns_fd = pip_args ? -1 : netns_pool_take(&r->netns)};
 	struct sandbox_proc proc;
-	if (sandbox_spawn(r->host, &params, &proc, &err) < 0) {
+	int spawned = sandbox_spawn(r->host, &params, &proc, &err);
+	if (params.netns_fd >= 0)
+		close(params.netns_fd); /* the sandbox holds it now */
+	if (spawned < 0) {
 		internal_error(res, &err);
 		goto done;
 	}

@@ -12,6 +12,7 @@
 #include "host.h"
 #include "job.h"
 #include "limits.h"
+#include "netns_pool.h"
 #include "warm_pool.h"
 
 struct job_runner {
@@ -23,7 +24,8 @@ struct job_runner {
 	atomic_ulong next_id;
 	pthread_mutex_t running_lock;
 	int *running_pidfd; /* per slot: the job's init, or -1 */
-	struct warm_pool warm; /* pre-started sandboxes; off until started */
+	struct warm_pool warm;	  /* pre-started sandboxes; off until started */
+	struct netns_pool netns; /* network namespaces made ahead; off until started */
 };
 
 /* A granted admission: the slot to run in, and how long it took. */
@@ -45,9 +47,11 @@ int job_runner_init(struct job_runner *r, const struct host *h, const struct lim
 		    const struct cgroup_setup *cgroups);
 void job_runner_destroy(struct job_runner *r);
 
-/* Starts warm starts (a pool of pre-started sandboxes; see warm_pool.h),
- * using the uid ranges right after the slots'. */
-int job_runner_start_warm(struct job_runner *r, const struct warm_config *cfg, struct error *err);
+/* Starts the server's background helpers: network namespaces made ahead
+ * of jobs (netns_pool.h) and warm starts (warm_pool.h; its uid ranges come
+ * right after the slots'). `coderunner run` starts neither. */
+int job_runner_start_pools(struct job_runner *r, const struct warm_config *cfg,
+			   struct error *err);
 
 /* Waits for a slot (see admission.h for the outcomes). */
 enum admit_status job_runner_admit(struct job_runner *r, const struct admit_request *rq,

@@ -336,7 +336,8 @@ int sandbox_init_main(int argc, char **argv)
 	if (sethostname("sandbox", 7) < 0)
 		die(errno, "sethostname");
 	struct error err;
-	if (!pip && netlink_loopback_up(&err) < 0) /* pip shares the host's network */
+	/* pip shares the host's network; a namespace made ahead has lo up */
+	if (!pip && !netlink_loopback_is_up() && netlink_loopback_up(&err) < 0)
 		die(0, "%s", err.msg);
 	seed_matplotlib_cache();
 	char *env[32];

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -177,6 +178,20 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 		ca.cgroup = (unsigned long)p->cgroup->dir_fd;
 		attach = false;
 	}
+	/* A namespace made ahead of time: the child is cloned from this thread
+	 * while the thread is in it, and the thread goes back right after. */
+	bool in_netns = false;
+	if (p->netns_fd >= 0 && !p->share_network) {
+		if (setns(p->netns_fd, CLONE_NEWNET) < 0) {
+			error_set(err, errno, "enter the job's network namespace");
+			close_fd(&devnull);
+			close_fd(&exe);
+			close_fd(&ctrl);
+			goto out;
+		}
+		in_netns = true;
+		ca.flags &= ~(unsigned long long)CLONE_NEWNET;
+	}
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid < 0 && (ca.flags & CLONE_INTO_CGROUP) && (errno == EINVAL || errno == E2BIG)) {
 		ca.flags &= ~(unsigned long long)CLONE_INTO_CGROUP; /* kernel before 5.7 */
@@ -189,6 +204,9 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 		child_exec(sync[0], devnull, out[1], errp[1], status[1], exe, ctrl, argv);
 	}
 	int clone_errno = errno;
+	if (in_netns && setns(h->netns_fd, CLONE_NEWNET) < 0) /* only out of memory */
+		fprintf(stderr, "coderunner: return to the server's network namespace: %s\n",
+			strerror(errno));
 	close_fd(&devnull);
 	close_fd(&exe);
 	close_fd(&ctrl);

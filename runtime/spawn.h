@@ -30,6 +30,7 @@ struct sandbox_params {
 	char *const *pip_args;	   /* non-NULL: run `pip install ARGS` instead of the job */
 	const char *warm_preload;  /* non-NULL: a warm sandbox importing these modules */
 	int control_fd;		   /* warm: the sandbox's end of the control socket, or -1 */
+	int netns_fd; /* a fresh network namespace for the job (netns_pool.h); -1: a new one */
 };
 
 struct sandbox_proc {

@@ -103,9 +103,12 @@ static struct warm_member *member_spawn(struct warm_pool *p, unsigned range, str
 					.cpus = 1, /* imports run single-threaded */
 					.cgroup = m->limited ? &m->jc : NULL,
 					.warm_preload = p->cfg.preload,
-					.control_fd = sv[1]};
+					.control_fd = sv[1],
+					.netns_fd = netns_pool_take(p->netns)};
 	int rc = sandbox_spawn(p->host, &params, &m->proc, err);
 	close(sv[1]);
+	if (params.netns_fd >= 0)
+		close(params.netns_fd);
 	m->control_fd = sv[0];
 	if (rc < 0)
 		goto fail;
@@ -286,13 +289,14 @@ static void *manager(void *arg)
 
 int warm_pool_start(struct warm_pool *p, const struct warm_config *cfg, const struct host *h,
 		    const struct limits *lim, const struct cgroup_setup *cgroups,
-		    unsigned long first_id_base, unsigned max_jobs, atomic_ulong *next_id,
+		    struct netns_pool *netns, unsigned long first_id_base, unsigned max_jobs, atomic_ulong *next_id,
 		    struct error *err)
 {
 	memset(p, 0, sizeof(*p));
 	p->host = h;
 	p->limits = lim;
 	p->cgroups = cgroups;
+	p->netns = netns;
 	p->cfg = *cfg;
 	p->first_id_base = first_id_base;
 	p->nranges = warm_pool_ranges(cfg, max_jobs);

@@ -24,6 +24,7 @@
 #include "error.h"
 #include "host.h"
 #include "limits.h"
+#include "netns_pool.h"
 #include "spawn.h"
 #include "workspace.h"
 
@@ -71,6 +72,7 @@ struct warm_pool {
 	const struct host *host;
 	const struct limits *limits;
 	const struct cgroup_setup *cgroups; /* NULL: no limits */
+	struct netns_pool *netns;
 	struct warm_config cfg;
 	unsigned long first_id_base; /* host uid of the pool's range 0 */
 	unsigned nranges;
@@ -96,7 +98,7 @@ unsigned warm_pool_ranges(const struct warm_config *cfg, unsigned max_jobs);
  * first_id_base: host uid of the first of warm_pool_ranges() ranges. */
 int warm_pool_start(struct warm_pool *p, const struct warm_config *cfg, const struct host *h,
 		    const struct limits *lim, const struct cgroup_setup *cgroups,
-		    unsigned long first_id_base, unsigned max_jobs, atomic_ulong *next_id,
+		    struct netns_pool *netns, unsigned long first_id_base, unsigned max_jobs, atomic_ulong *next_id,
 		    struct error *err);
 
 /* Takes a ready sandbox for a job with this memory limit, or returns NULL

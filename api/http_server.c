@@ -97,7 +97,7 @@ static int handle_metrics(struct mg_connection *conn, struct http_server *s)
 	unsigned running, waiting;
 	admission_counts(&s->runner->admission, &running, &waiting);
 	char *text = metrics_render(running, waiting, s->runner->admission.slots, s->deps,
-				    &s->runner->warm);
+				    &s->runner->warm, &s->runner->prepared);
 	if (!text)
 		return send_text(conn, 500, "out of memory\n");
 	http_send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text), NULL);

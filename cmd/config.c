@@ -82,8 +82,8 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 	     "an index host reached without TLS verification (private mirrors)",
 	     &c->pip_trusted_host, SERVE},
 	    {"uid-base", "CODERUNNER_UID_BASE", OPT_ULONG, "1000000000",
-	     "first host uid/gid of the unprivileged ranges jobs map to (65536 each: two per "
-	     "slot, one per warm sandbox)",
+	     "first host uid/gid of the unprivileged ranges jobs map to (65536 each: one per "
+	     "slot, and per pool one per sandbox and one per slot)",
 	     &c->uid_base, SERVE | RUN},
 	    {"warm-pool", "CODERUNNER_WARM_POOL", OPT_SIZE, "2",
 	     "sandboxes kept started with Python and --warm-preload already imported, so a job "
@@ -95,6 +95,10 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 	    {"warm-max-age", "CODERUNNER_WARM_MAX_AGE", OPT_SECONDS, "600",
 	     "a warm sandbox not used within this many seconds is replaced", &c->warm_max_age_s,
 	     SERVE},
+	    {"prepared-sandboxes", "CODERUNNER_PREPARED_SANDBOXES", OPT_STRING, "auto",
+	     "sandboxes set up ahead (namespaces, mounts, cgroup) for jobs that start cold, so "
+	     "those only pay for Python's own start (auto: --max-jobs; 0: off)",
+	     &c->prepared_text, SERVE},
 	    {"default-timeout", "CODERUNNER_DEFAULT_TIMEOUT", OPT_SECONDS, "60",
 	     "timeout_s when a request gives none", &l->default_timeout_s, SERVE},
 	    {"max-timeout", "CODERUNNER_MAX_TIMEOUT", OPT_SECONDS, "300",
@@ -178,8 +182,19 @@ int config_check(struct config *c, struct error *err)
 					 "module names",
 					 c->warm_preload);
 	}
-	/* every slot, every warm sandbox and every taken one has its own range */
-	unsigned long ranges = (unsigned long)c->max_jobs * 2 + c->warm_pool;
+	if (!c->prepared_text || strcmp(c->prepared_text, "auto") == 0) {
+		c->prepared = c->max_jobs;
+	} else if (parse_size(c->prepared_text, &c->prepared) < 0 || c->prepared > 64) {
+		return error_set(err, 0, "--prepared-sandboxes: \"%s\" is not auto or 0..64",
+				 c->prepared_text);
+	}
+	/* each slot, each sandbox of the two pools, and each taken one has its
+	 * own range */
+	unsigned long ranges = (unsigned long)c->max_jobs;
+	if (c->warm_pool)
+		ranges += c->warm_pool + c->max_jobs;
+	if (c->prepared)
+		ranges += c->prepared + c->max_jobs;
 	if (c->uid_base < 65536 || c->uid_base > 0xFFFFFFFFul ||
 	    (0xFFFFFFFFul - c->uid_base) / 65536 < ranges)
 		return error_set(err, 0,

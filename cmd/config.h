@@ -33,6 +33,8 @@ struct config {
 	size_t warm_pool;	  /* pre-started sandboxes; 0: warm starts off */
 	const char *warm_preload; /* modules they import ahead of the job */
 	double warm_max_age_s;
+	const char *prepared_text; /* "auto" (--max-jobs) or a number */
+	size_t prepared;	   /* sandboxes set up ahead for cold jobs */
 	bool no_limits;
 	bool json; /* doctor --json */
 	struct limits limits;

@@ -185,7 +185,7 @@ int cmd_serve(int argc, char **argv)
 	struct warm_config warm = {.size = (unsigned)cfg.warm_pool,
 				   .preload = cfg.warm_preload ? cfg.warm_preload : "",
 				   .max_age_s = cfg.warm_max_age_s};
-	if (job_runner_start_pools(&runner, &warm, &err) < 0) {
+	if (job_runner_start_pools(&runner, &warm, (unsigned)cfg.prepared, &err) < 0) {
 		fprintf(stderr, "coderunner serve: %s\n", err.msg);
 		return 1;
 	}
@@ -235,9 +235,9 @@ int cmd_serve(int argc, char **argv)
 	if (limits)
 		cgroup_setup_describe(limits, desc, sizeof(desc));
 	printf("coderunner: listening on http://%s (rootfs %s, %u concurrent jobs, cgroups %s, "
-	       "auth %s, warm pool %zu)\n",
+	       "auth %s, warm pool %zu, prepared sandboxes %zu)\n",
 	       bound, cfg.rootfs, cfg.max_jobs, desc, auth_enabled(&auth) ? "api keys" : "off",
-	       cfg.warm_pool);
+	       cfg.warm_pool, cfg.prepared);
 	fflush(stdout);
 	for (;;) {
 		int sig = 0;
@@ -250,6 +250,7 @@ int cmd_serve(int argc, char **argv)
 				log_msg(LOG_INFO, "SIGHUP: log reopened, API keys reloaded, warm "
 						  "sandboxes replaced");
 			warm_pool_recycle(&runner.warm);
+			warm_pool_recycle(&runner.prepared);
 			continue;
 		}
 		log_msg(LOG_INFO, "signal %d: draining (up to %g s for running jobs)", sig,

@@ -31,6 +31,8 @@ int job_runner_init(struct job_runner *r, const struct host *h, const struct lim
 	atomic_init(&r->next_id, 1);
 	memset(&r->warm, 0, sizeof(r->warm));
 	r->warm.wake_fd = -1;
+	memset(&r->prepared, 0, sizeof(r->prepared));
+	r->prepared.wake_fd = -1;
 	memset(&r->netns, 0, sizeof(r->netns));
 	r->netns.host_fd = -1;
 	pthread_mutex_init(&r->running_lock, NULL);
@@ -43,19 +45,29 @@ int job_runner_init(struct job_runner *r, const struct host *h, const struct lim
 			      policy->max_wait_s, policy->tenant_limit);
 }
 
-int job_runner_start_pools(struct job_runner *r, const struct warm_config *cfg,
-			   struct error *err)
+int job_runner_start_pools(struct job_runner *r, const struct warm_config *warm,
+			   unsigned prepared, struct error *err)
 {
-	if (netns_pool_start(&r->netns, r->admission.slots + cfg->size, err) < 0)
+	unsigned slots = r->admission.slots;
+	if (netns_pool_start(&r->netns, slots + warm->size + prepared, err) < 0)
 		return -1;
-	unsigned long first = r->id_base + (unsigned long)r->admission.slots * SANDBOX_ID_RANGE;
-	return warm_pool_start(&r->warm, cfg, r->host, r->limits, r->cgroups, &r->netns, first,
-			       r->admission.slots, &r->next_id, err);
+	unsigned long first = r->id_base + (unsigned long)slots * SANDBOX_ID_RANGE;
+	if (warm_pool_start(&r->warm, warm, r->host, r->limits, r->cgroups, &r->netns, first,
+			    slots, &r->next_id, err) < 0)
+		return -1;
+	first += (unsigned long)warm_pool_ranges(warm, slots) * SANDBOX_ID_RANGE;
+	struct warm_config cold = {.size = prepared,
+				   .preload = "",
+				   .max_age_s = warm->max_age_s,
+				   .prepared = true};
+	return warm_pool_start(&r->prepared, &cold, r->host, r->limits, r->cgroups, &r->netns,
+			       first, slots, &r->next_id, err);
 }
 
 void job_runner_destroy(struct job_runner *r)
 {
 	warm_pool_stop(&r->warm);
+	warm_pool_stop(&r->prepared);
 	netns_pool_stop(&r->netns);
 	admission_destroy(&r->admission);
 	free(r->running_pidfd);
@@ -161,18 +173,19 @@ static void supervise_in_slot(struct job_runner *r, unsigned slot, struct sandbo
 	}
 }
 
-/* Runs the job in a warm sandbox, if one fits; false: run it cold. */
-static bool run_warm(struct job_runner *r, unsigned slot, const struct job_spec *spec,
-		     double setup_start, struct job_result *res)
+/* Runs the job in a sandbox of the pool (warm, or prepared for a cold
+ * start), if one fits; false: the job has not run. */
+static bool run_in_pool(struct job_runner *r, struct warm_pool *pool, unsigned slot,
+			const struct job_spec *spec, double setup_start, struct job_result *res)
 {
 	enum warm_miss why;
-	if (!r->warm.started)
+	if (!pool->started)
 		return false;
 	if (spec->deps_dir) {
-		warm_pool_count_miss(&r->warm, WARM_MISS_DEPENDENCIES);
+		warm_pool_count_miss(pool, WARM_MISS_DEPENDENCIES);
 		return false;
 	}
-	struct warm_member *m = warm_pool_take(&r->warm, spec->memory_bytes, &why);
+	struct warm_member *m = warm_pool_take(pool, spec->memory_bytes, &why);
 	if (!m)
 		return false;
 	struct error err = {{0}};
@@ -185,19 +198,20 @@ static bool run_warm(struct job_runner *r, unsigned slot, const struct job_spec 
 	if (workspace_add_files(&m->ws, uid, uid, spec, &err) < 0 ||
 	    (m->limited && job_cgroup_update(&m->jc, &resources, &err) < 0) ||
 	    warm_member_go(m, spec->entry_point, thread_hint(spec->cpus), &err) < 0) {
-		fprintf(stderr, "coderunner: warm start failed, running cold: %s\n", err.msg);
-		warm_pool_release(&r->warm, m);
-		warm_pool_count_miss(&r->warm, WARM_MISS_FAILED);
+		fprintf(stderr, "coderunner: hand-over to a %s sandbox failed, starting anew: %s\n",
+			pool->cfg.prepared ? "prepared" : "warm", err.msg);
+		warm_pool_release(pool, m);
+		warm_pool_count_miss(pool, WARM_MISS_FAILED);
 		return false;
 	}
 	res->limits_enforced = m->limited;
-	res->warm_start = true;
+	res->warm_start = !pool->cfg.prepared;
 	metrics_setup_seconds((monotonic_ms() - setup_start) / 1e3);
 	supervise_in_slot(r, slot, &m->proc, m->control_fd, m->limited ? &m->jc : NULL,
 			  before.cpu_ms, spec->timeout_s, res);
 	if (res->exit_code != -1 && artifacts_collect(m->ws.path, r->limits, res, &err) < 0)
 		internal_error(res, &err);
-	warm_pool_release(&r->warm, m);
+	warm_pool_release(pool, m);
 	return true;
 }
 
@@ -263,7 +277,8 @@ void job_run_admitted(struct job_runner *r, const struct job_ticket *ticket,
 	unsigned long id = atomic_fetch_add(&r->next_id, 1);
 	unsigned long base = r->id_base + (unsigned long)slot * SANDBOX_ID_RANGE;
 	double setup_start = monotonic_ms();
-	if (run_warm(r, slot, spec, setup_start, res)) {
+	if (run_in_pool(r, &r->warm, slot, spec, setup_start, res) ||
+	    run_in_pool(r, &r->prepared, slot, spec, setup_start, res)) {
 		admission_release(&r->admission, slot, ticket->tenant);
 		return;
 	}

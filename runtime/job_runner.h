@@ -25,6 +25,7 @@ struct job_runner {
 	pthread_mutex_t running_lock;
 	int *running_pidfd; /* per slot: the job's init, or -1 */
 	struct warm_pool warm;	  /* pre-started sandboxes; off until started */
+	struct warm_pool prepared; /* sandboxes set up for cold jobs; off until started */
 	struct netns_pool netns; /* network namespaces made ahead; off until started */
 };
 
@@ -48,10 +49,11 @@ int job_runner_init(struct job_runner *r, const struct host *h, const struct lim
 void job_runner_destroy(struct job_runner *r);
 
 /* Starts the server's background helpers: network namespaces made ahead
- * of jobs (netns_pool.h) and warm starts (warm_pool.h; its uid ranges come
- * right after the slots'). `coderunner run` starts neither. */
-int job_runner_start_pools(struct job_runner *r, const struct warm_config *cfg,
-			   struct error *err);
+ * of jobs (netns_pool.h), warm starts and prepared sandboxes for cold jobs
+ * (warm_pool.h; their uid ranges come after the slots', in that order).
+ * `coderunner run` starts none. */
+int job_runner_start_pools(struct job_runner *r, const struct warm_config *warm,
+			   unsigned prepared, struct error *err);
 
 /* Waits for a slot (see admission.h for the outcomes). */
 enum admit_status job_runner_admit(struct job_runner *r, const struct admit_request *rq,

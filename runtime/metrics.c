@@ -199,48 +199,60 @@ static long process_fds(void)
 	return n - 3; /* ".", ".." and the directory's own fd */
 }
 
-/* The warm pool's gauges and counters (warm_pool.h). */
-static void render_warm(struct text *t, struct warm_pool *warm)
+/* The two sandbox pools' gauges and counters (warm_pool.h), labelled
+ * pool="warm" and pool="prepared". */
+static void render_pools(struct text *t, struct warm_pool *const pools[2])
 {
+	static const char *const names[2] = {"warm", "prepared"};
 	static const char *const miss_names[WARM_MISS_COUNT] = {"empty", "memory", "dependencies",
 								"failed"};
-	struct warm_stats w;
-	warm_pool_stats(warm, &w);
-	out(t,
-	    "# HELP coderunner_warm_pool_target Warm sandboxes the pool keeps (--warm-pool).\n"
-	    "# TYPE coderunner_warm_pool_target gauge\ncoderunner_warm_pool_target %u\n"
-	    "# HELP coderunner_warm_pool_ready Warm sandboxes ready for a job now.\n"
-	    "# TYPE coderunner_warm_pool_ready gauge\ncoderunner_warm_pool_ready %u\n"
-	    "# HELP coderunner_warm_pool_starting Warm sandboxes still importing.\n"
-	    "# TYPE coderunner_warm_pool_starting gauge\ncoderunner_warm_pool_starting %u\n"
-	    "# HELP coderunner_warm_pool_memory_bytes Memory held by warm sandboxes not yet "
-	    "used.\n"
-	    "# TYPE coderunner_warm_pool_memory_bytes gauge\n"
-	    "coderunner_warm_pool_memory_bytes %.0f\n"
-	    "# HELP coderunner_warm_sandboxes_started_total Warm sandboxes started.\n"
-	    "# TYPE coderunner_warm_sandboxes_started_total counter\n"
-	    "coderunner_warm_sandboxes_started_total %lu\n"
-	    "# HELP coderunner_warm_sandbox_failures_total Warm sandboxes that failed to "
-	    "start or died unused.\n"
-	    "# TYPE coderunner_warm_sandbox_failures_total counter\n"
-	    "coderunner_warm_sandbox_failures_total %lu\n"
-	    "# HELP coderunner_warm_sandboxes_retired_total Warm sandboxes replaced unused "
-	    "(age, SIGHUP).\n"
-	    "# TYPE coderunner_warm_sandboxes_retired_total counter\n"
-	    "coderunner_warm_sandboxes_retired_total %lu\n"
-	    "# HELP coderunner_job_starts_total Jobs started warm, or cold with the reason "
-	    "warm starts could not serve them.\n"
-	    "# TYPE coderunner_job_starts_total counter\n"
-	    "coderunner_job_starts_total{start=\"warm\",reason=\"\"} %lu\n",
-	    w.target, w.ready, w.starting, w.memory_bytes, w.started, w.start_failures, w.retired,
-	    w.warm_jobs);
-	for (int i = 0; i < WARM_MISS_COUNT; i++)
-		out(t, "coderunner_job_starts_total{start=\"cold\",reason=\"%s\"} %lu\n",
-		    miss_names[i], w.misses[i]);
+	static const struct {
+		const char *name, *type, *help;
+	} series[] = {
+	    {"coderunner_pool_target", "gauge", "Sandboxes a pool keeps ready."},
+	    {"coderunner_pool_ready", "gauge", "Sandboxes ready for a job now."},
+	    {"coderunner_pool_starting", "gauge", "Sandboxes still starting (or importing)."},
+	    {"coderunner_pool_memory_bytes", "gauge", "Memory held by sandboxes not yet used."},
+	    {"coderunner_pool_sandboxes_started_total", "counter", "Sandboxes started."},
+	    {"coderunner_pool_sandbox_failures_total", "counter",
+	     "Sandboxes that failed to start or died unused."},
+	    {"coderunner_pool_sandboxes_retired_total", "counter",
+	     "Sandboxes replaced unused (age, SIGHUP)."},
+	    {"coderunner_pool_jobs_total", "counter",
+	     "Jobs a pool served (warm: Python already running; prepared: a cold start "
+	     "without the sandbox set-up)."},
+	};
+	struct warm_stats w[2];
+	bool on[2];
+	for (int i = 0; i < 2; i++) {
+		on[i] = pools[i] && pools[i]->started;
+		if (on[i])
+			warm_pool_stats(pools[i], &w[i]);
+	}
+	for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
+		out(t, "# HELP %s %s\n# TYPE %s %s\n", series[k].name, series[k].help,
+		    series[k].name, series[k].type);
+		for (int i = 0; i < 2; i++) {
+			if (!on[i])
+				continue;
+			double v[] = {w[i].target,	   w[i].ready,
+				      w[i].starting,	   w[i].memory_bytes,
+				      (double)w[i].started, (double)w[i].start_failures,
+				      (double)w[i].retired, (double)w[i].warm_jobs};
+			out(t, "%s{pool=\"%s\"} %.0f\n", series[k].name, names[i], v[k]);
+		}
+	}
+	if (!on[0])
+		return;
+	out(t, "# HELP coderunner_warm_misses_total Jobs that could not start warm, by reason.\n"
+	       "# TYPE coderunner_warm_misses_total counter\n");
+	for (int r = 0; r < WARM_MISS_COUNT; r++)
+		out(t, "coderunner_warm_misses_total{reason=\"%s\"} %lu\n", miss_names[r],
+		    w[0].misses[r]);
 }
 
 char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs, struct deps *deps,
-		     struct warm_pool *warm)
+		     struct warm_pool *warm, struct warm_pool *prepared)
 {
 	struct text t = {0};
 	pthread_mutex_lock(&m.lock);
@@ -292,7 +304,8 @@ char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs, stru
 		    "coderunner_dependency_cache_bytes %zu\n",
 		    hits, misses, bytes);
 	}
-	if (warm && warm->started)
-		render_warm(&t, warm);
+	struct warm_pool *const pools[2] = {warm, prepared};
+	if ((warm && warm->started) || (prepared && prepared->started))
+		render_pools(&t, pools);
 	return t.buf;
 }

@@ -26,6 +26,6 @@ void metrics_http_response(int status);
 struct deps;
 struct warm_pool;
 char *metrics_render(unsigned running, unsigned waiting, unsigned max_jobs, struct deps *deps,
-		     struct warm_pool *warm);
+		     struct warm_pool *warm, struct warm_pool *prepared);
 
 #endif

@@ -293,10 +293,33 @@ static __attribute__((noreturn)) void exec_job(char **argv, char **env, size_t m
 	die(errno, "exec /usr/bin/python3 (%s)", argv[1]);
 }
 
+/* A prepared sandbox (see warm_pool.h): says "ready" on the control socket
+ * and waits for the job's entry point and thread count. Returns false when
+ * the server retired the sandbox instead. */
+static bool wait_for_job(char *entry, size_t entry_len, char *threads, size_t threads_len)
+{
+	if (write(CONTROL_FD, "ready", 5) != 5)
+		die(errno, "report ready on the control socket");
+	char msg[PATH_MAX + 32];
+	ssize_t n = read(CONTROL_FD, msg, sizeof(msg) - 1);
+	if (n <= 0)
+		return false;
+	msg[n] = '\0';
+	size_t elen = strlen(msg);
+	if (elen == 0 || elen >= entry_len || (size_t)n <= elen + 1 ||
+	    (size_t)n - elen - 1 >= threads_len)
+		die(0, "malformed job hand-over (%zd bytes)", n);
+	memcpy(entry, msg, elen + 1);
+	memcpy(threads, msg + elen + 1, (size_t)n - elen);
+	return true;
+}
+
 /* Waits for the job's main process, reaping adopted orphans on the way.
  * When it ends, init exits too, and the kernel kills the rest of the pid
- * namespace: background children never outlive the job. */
-static __attribute__((noreturn)) void reap_until(pid_t main_pid)
+ * namespace: background children never outlive the job. With report, the
+ * status goes to the server first, so the answer does not wait for the
+ * namespaces to be torn down. */
+static __attribute__((noreturn)) void reap_until(pid_t main_pid, bool report)
 {
 	for (;;) {
 		int st;
@@ -308,9 +331,10 @@ static __attribute__((noreturn)) void reap_until(pid_t main_pid)
 		}
 		if (w != main_pid)
 			continue;
-		if (WIFEXITED(st))
-			_exit(WEXITSTATUS(st));
-		_exit(128 + WTERMSIG(st));
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (report)
+			dprintf(CONTROL_FD, "exit %d", code);
+		_exit(code);
 	}
 }
 
@@ -324,6 +348,7 @@ int sandbox_init_main(int argc, char **argv)
 	const char *root = argv[2], *workspace = argv[3], *entry = argv[4], *cpus = argv[6];
 	const char *deps = strcmp(argv[7], "-") == 0 ? NULL : argv[7];
 	bool pip = strcmp(argv[8], "pip") == 0, warm = strcmp(argv[8], "warm") == 0;
+	bool prepared = strcmp(argv[8], "prepared") == 0;
 	if (warm && argc != 10) {
 		dprintf(STATUS_FD, "sandbox init: warm mode takes a preload list\n");
 		return SETUP_FAILED;
@@ -340,6 +365,16 @@ int sandbox_init_main(int argc, char **argv)
 	if (!pip && !netlink_loopback_is_up() && netlink_loopback_up(&err) < 0)
 		die(0, "%s", err.msg);
 	seed_matplotlib_cache();
+	static char prepared_entry[PATH_MAX], prepared_threads[16];
+	if (prepared) {
+		if (!wait_for_job(prepared_entry, sizeof(prepared_entry), prepared_threads,
+				  sizeof(prepared_threads)))
+			_exit(0);
+		entry = prepared_entry;
+		cpus = prepared_threads;
+		if (fcntl(CONTROL_FD, F_SETFD, FD_CLOEXEC) < 0) /* init's alone */
+			die(errno, "keep the control socket from the job");
+	}
 	char *env[32];
 	build_env(env, sizeof(env) / sizeof(env[0]), cpus, deps != NULL);
 	char *job_argv[] = {"python3", (char *)entry, NULL};
@@ -365,5 +400,5 @@ int sandbox_init_main(int argc, char **argv)
 	close(STDERR_FILENO);
 	if (warm)
 		close(CONTROL_FD);
-	reap_until(pid);
+	reap_until(pid, prepared);
 }

@@ -29,6 +29,7 @@ struct sandbox_params {
 	bool share_network;	   /* pip installs: the host's network, not an empty one */
 	char *const *pip_args;	   /* non-NULL: run `pip install ARGS` instead of the job */
 	const char *warm_preload;  /* non-NULL: a warm sandbox importing these modules */
+	bool prepared;		   /* a sandbox that waits for its job before starting Python */
 	int control_fd;		   /* warm: the sandbox's end of the control socket, or -1 */
 	int netns_fd; /* a fresh network namespace for the job (netns_pool.h); -1: a new one */
 };

@@ -102,7 +102,8 @@ static struct warm_member *member_spawn(struct warm_pool *p, unsigned range, str
 					.tmpfs_bytes = p->limits->workspace_bytes,
 					.cpus = 1, /* imports run single-threaded */
 					.cgroup = m->limited ? &m->jc : NULL,
-					.warm_preload = p->cfg.preload,
+					.warm_preload = p->cfg.prepared ? NULL : p->cfg.preload,
+					.prepared = p->cfg.prepared,
 					.control_fd = sv[1],
 					.netns_fd = netns_pool_take(p->netns)};
 	int rc = sandbox_spawn(p->host, &params, &m->proc, err);

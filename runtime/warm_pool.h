@@ -1,6 +1,8 @@
 /* warm_pool.h - warm starts: sandboxes started before their job, with
  * Python already running and a preload list (numpy, pandas, matplotlib)
- * already imported, so a job skips interpreter start-up and imports.
+ * already imported, so a job skips interpreter start-up and imports. The
+ * same pool, with cfg.prepared, keeps sandboxes whose init waits for the job
+ * before starting Python: cold jobs then skip only the sandbox's set-up.
  * Owns: keeping up to N such sandboxes ready in the background, retiring
  * them by age, restarting failed ones with back-off, and handing each to at
  * most one job.
@@ -32,9 +34,11 @@
 #define WARM_MEMORY_HEADROOM ((size_t)32 << 20)
 
 struct warm_config {
-	unsigned size;	     /* sandboxes kept ready; 0 turns warm starts off */
+	unsigned size;	     /* sandboxes kept ready; 0 turns the pool off */
 	const char *preload; /* comma-separated modules imported ahead of time */
 	double max_age_s;    /* a ready sandbox older than this is replaced */
+	bool prepared;	     /* Python is not started ahead: cold jobs, without the
+				sandbox's set-up (namespaces, mounts, cgroup) */
 };
 
 /* Why a job started cold although warm starts are on. */

@@ -170,13 +170,14 @@ def job_processes():
 
 
 def warm_pool_full(server, timeout=60.0):
-    """Waits until the server's warm pool is back to its target size (every
-    sandbox ready); True at once when warm starts are off."""
+    """Waits until the server's sandbox pools (warm, and prepared for cold
+    jobs) are back to their target sizes, every sandbox ready; True at once
+    when both are off."""
     def full():
         text = server.client.get("/metrics").text
-        target = re.search(r"^coderunner_warm_pool_target (\d+)$", text, re.M)
-        ready = re.search(r"^coderunner_warm_pool_ready (\d+)$", text, re.M)
-        return not target or (ready and ready.group(1) == target.group(1))
+        targets = dict(re.findall(r'^coderunner_pool_target\{pool="(\w+)"\} (\d+)$', text, re.M))
+        ready = dict(re.findall(r'^coderunner_pool_ready\{pool="(\w+)"\} (\d+)$', text, re.M))
+        return targets == ready
     return wait_until(full, timeout=timeout)
 
 

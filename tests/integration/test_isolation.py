@@ -38,6 +38,40 @@ def test_loopback_works_inside_the_job(server):
     assert res["stdout"] == "b'ping'\n"
 
 
+def test_concurrent_jobs_have_separate_loopbacks(server):
+    """A job listening on a port is invisible to every other job: each has a
+    network namespace of its own."""
+    listener = ("import socket, time\ns = socket.socket()\n"
+                "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                "s.bind(('127.0.0.1', 7777))\ns.listen()\nprint('listening', flush=True)\n"
+                "time.sleep(4)\n")
+    results = {}
+    t = threading.Thread(target=lambda: results.update(listener=server.ok(listener)))
+    t.start()
+    try:
+        import time
+        time.sleep(1.5)
+        res = server.ok("import socket\ns = socket.socket()\ns.settimeout(2)\n"
+                        "try:\n    s.connect(('127.0.0.1', 7777))\n    print('connected')\n"
+                        "except OSError as e:\n    print('refused', e.errno)\n")
+        assert res["stdout"] == "refused 111\n", res
+    finally:
+        t.join()
+    assert results["listener"]["stdout"] == "listening\n"
+
+
+def test_job_cannot_reconfigure_its_network(server):
+    res = server.ok(
+        "import fcntl, socket, struct\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "ifr = struct.pack('16sH14s', b'lo', 0, b'')\n"
+        "try:\n    fcntl.ioctl(s, 0x8914, ifr)\n    print('changed')\n"  # SIOCSIFFLAGS: lo down
+        "except OSError as e:\n    print('refused', e.errno)\n"
+        "try:\n    open('/proc/sys/net/ipv4/ip_forward', 'w').write('1')\n    print('wrote')\n"
+        "except OSError as e:\n    print('refused', e.errno)\n")
+    assert res["stdout"] == "refused 1\nrefused 30\n", res
+
+
 def test_host_files_not_visible_and_rootfs_read_only(server):
     res = server.ok(
         "import os\n"

@@ -43,10 +43,10 @@ def warm_ok(server, script, **extra):
 
 
 def test_pandas_job_runs_warm_with_modules_already_imported(warm):
-    before = metric(metrics(warm), "coderunner_job_starts_total", start="warm", reason="")
+    before = metric(metrics(warm), "coderunner_pool_jobs_total", pool="warm")
     res = warm_ok(warm, PANDAS_JOB + "import sys; print('matplotlib.pyplot' in sys.modules)")
     assert (res["exit_code"], res["stdout"], res["stderr"]) == (0, "499.5\nTrue\n", "")
-    after = metric(metrics(warm), "coderunner_job_starts_total", start="warm", reason="")
+    after = metric(metrics(warm), "coderunner_pool_jobs_total", pool="warm")
     assert after == before + 1
 
 
@@ -124,17 +124,17 @@ def test_limits_hold_in_warm_sandboxes(warm):
 
 
 def test_memory_limit_below_a_warm_sandbox_runs_cold(warm):
-    before = metric(metrics(warm), "coderunner_job_starts_total", start="cold", reason="memory")
+    before = metric(metrics(warm), "coderunner_warm_misses_total", reason="memory")
     assert warm_pool_full(warm)
     res = warm.ok("print('small')", memory_mb=64)
     assert (res["exit_code"], res["stdout"], res["usage"]["warm_start"]) == (0, "small\n", False)
-    after = metric(metrics(warm), "coderunner_job_starts_total", start="cold", reason="memory")
+    after = metric(metrics(warm), "coderunner_warm_misses_total", reason="memory")
     assert after == before + 1
 
 
 def test_killed_warm_sandbox_is_replaced_and_jobs_still_run(warm):
     assert warm_pool_full(warm)
-    failures = metric(metrics(warm), "coderunner_warm_sandbox_failures_total")
+    failures = metric(metrics(warm), "coderunner_pool_sandbox_failures_total", pool="warm")
     victims = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
                if _in_idle_warm_sandbox(warm, pid)]
     assert victims
@@ -145,8 +145,8 @@ def test_killed_warm_sandbox_is_replaced_and_jobs_still_run(warm):
             pass
     res = warm.ok("print('still fine')")  # warm if refilled already, else cold
     assert (res["exit_code"], res["stdout"]) == (0, "still fine\n")
-    assert wait_until(lambda: metric(metrics(warm), "coderunner_warm_sandbox_failures_total")
-                      > failures, timeout=10)
+    assert wait_until(lambda: metric(metrics(warm), "coderunner_pool_sandbox_failures_total",
+                                     pool="warm") > failures, timeout=10)
     assert warm_pool_full(warm)
     warm_ok(warm, "print('warm again')")
 
@@ -164,11 +164,11 @@ def _in_idle_warm_sandbox(server, pid):
 
 def test_sighup_replaces_the_pool(warm):
     assert warm_pool_full(warm)
-    retired = metric(metrics(warm), "coderunner_warm_sandboxes_retired_total")
+    retired = metric(metrics(warm), "coderunner_pool_sandboxes_retired_total", pool="warm")
     ids = idle_warm_job_ids(warm.proc.pid)
     warm.proc.send_signal(signal.SIGHUP)
-    assert wait_until(lambda: metric(metrics(warm), "coderunner_warm_sandboxes_retired_total")
-                      >= retired + 2, timeout=10)
+    assert wait_until(lambda: metric(metrics(warm), "coderunner_pool_sandboxes_retired_total",
+                                     pool="warm") >= retired + 2, timeout=10)
     assert warm_pool_full(warm)
     assert not ids & idle_warm_job_ids(warm.proc.pid)
 
@@ -188,7 +188,7 @@ def test_warm_starts_off():
     try:
         res = s.ok("print(1)")
         assert res["usage"]["warm_start"] is False
-        assert "coderunner_warm_pool" not in metrics(s)
+        assert 'pool="warm"' not in metrics(s) and 'pool="prepared"' in metrics(s)
     finally:
         s.stop()
 
@@ -199,3 +199,25 @@ def test_bad_preload_list_is_refused_at_start():
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "--warm-preload" in r.stderr and "module names" in r.stderr
+
+
+def test_prepared_sandboxes_serve_cold_jobs_with_the_same_guarantees():
+    s = Server("--warm-pool", "0", "--prepared-sandboxes", "1")
+    try:
+        assert warm_pool_full(s)
+        before = metric(metrics(s), "coderunner_pool_jobs_total", pool="prepared")
+        res = s.ok("import sys, os\nprint(len(sys.modules) < 100, os.getuid(), sys.argv)\n"
+                   "open('output/a.txt', 'w').write('x')\nsys.exit(4)", cpus=2)
+        assert (res["exit_code"], res["stdout"], res["usage"]["warm_start"]) == \
+            (4, "True 1000 ['main.py']\n", False), res
+        assert res["artifacts"] == {"a.txt": "x"}
+        assert metric(metrics(s), "coderunner_pool_jobs_total", pool="prepared") == before + 1
+        assert warm_pool_full(s)
+        res = s.ok("x = bytearray(300 << 20); x[::4096] = b'x' * len(x[::4096])", memory_mb=128)
+        assert (res["exit_code"], res["oom_killed"]) == (137, True), res
+        assert warm_pool_full(s)
+        res = s.ok("import os; os.environ['OMP_NUM_THREADS'] == '1' or exit(9)\nwhile True: pass",
+                   timeout_s=1)
+        assert (res["exit_code"], res["timed_out"]) == (124, True), res
+    finally:
+        s.stop()

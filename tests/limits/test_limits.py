@@ -181,7 +181,7 @@ def test_doctor_reports_enforced_limits():
 def warm_server():
     """A server whose jobs start warm (on both cgroup versions: the pool
     creates its cgroups idle and retunes them when a job takes one)."""
-    s = Server("--warm-pool", "1")
+    s = Server("--warm-pool", "1", "--prepared-sandboxes", "0")
     yield s
     s.stop()
 

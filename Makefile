@@ -108,11 +108,12 @@ test-unit: $(B)/unit_tests
 
 PYTEST    := CODERUNNER_BIN=$(B)/coderunner CODERUNNER_ROOTFS=$(ROOTFS) $(PYTHON) -m pytest -q \
              -p no:cacheprovider
-# Every functional and hostile suite runs twice: with warm starts (the
-# server's default pool) and cold only (--warm-pool 0).
+# Every functional and hostile suite runs twice: with the server's default
+# sandbox pools (warm starts, prepared sandboxes) and with both off.
 test-integration: build
 	$(PYTEST) tests/integration tests/limits tests/hostile tests/node
-	CODERUNNER_TEST_WARM_POOL=0 $(PYTEST) tests/integration tests/limits tests/hostile
+	CODERUNNER_TEST_WARM_POOL=0 CODERUNNER_TEST_PREPARED_SANDBOXES=0 \
+	  $(PYTEST) tests/integration tests/limits tests/hostile
 
 # At least 2,000 mixed jobs at concurrency 16; `make test` runs 300.
 SOAK_JOBS ?= 2000

@@ -89,7 +89,8 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 	     "sandboxes kept started with Python and --warm-preload already imported, so a job "
 	     "skips start-up (0 turns warm starts off; each costs the memory of its imports)",
 	     &c->warm_pool, SERVE},
-	    {"warm-preload", "CODERUNNER_WARM_PRELOAD", OPT_STRING, "numpy,pandas,matplotlib.pyplot",
+	    {"warm-preload", "CODERUNNER_WARM_PRELOAD", OPT_STRING,
+	     "numpy,pandas,matplotlib.pyplot",
 	     "comma-separated modules a warm sandbox imports before its job arrives",
 	     &c->warm_preload, SERVE},
 	    {"warm-max-age", "CODERUNNER_WARM_MAX_AGE", OPT_SECONDS, "600",
@@ -210,8 +211,8 @@ int config_from_args(struct config *c, const char *command, const char *usage, i
 	struct opt opts[CONFIG_MAX_OPTIONS];
 	size_t n = config_options(c, command, opts, CONFIG_MAX_OPTIONS);
 	if (n > CONFIG_MAX_OPTIONS) {
-		fprintf(stderr, "coderunner %s: internal error: %zu options, room for %d\n", command,
-			n, CONFIG_MAX_OPTIONS);
+		fprintf(stderr, "coderunner %s: internal error: %zu options, room for %d\n",
+			command, n, CONFIG_MAX_OPTIONS);
 		return 2;
 	}
 	struct error err = {{0}};

@@ -46,8 +46,8 @@ struct config {
 #define CONFIG_MAX_OPTIONS 64
 
 /* Fills opts (capacity max) with the options for the given command
- * ("serve" or "run"); returns how many there are, which may exceed max. Defaults that depend on the machine
- * (CPU count) are computed here. */
+ * ("serve" or "run"); returns how many there are, which may exceed max. Defaults that depend on the
+ * machine (CPU count) are computed here. */
 size_t config_options(struct config *c, const char *command, struct opt *opts, size_t max);
 
 /* Parses a command's options and positional arguments (between min_pos and

@@ -45,21 +45,19 @@ int job_runner_init(struct job_runner *r, const struct host *h, const struct lim
 			      policy->max_wait_s, policy->tenant_limit);
 }
 
-int job_runner_start_pools(struct job_runner *r, const struct warm_config *warm,
-			   unsigned prepared, struct error *err)
+int job_runner_start_pools(struct job_runner *r, const struct warm_config *warm, unsigned prepared,
+			   struct error *err)
 {
 	unsigned slots = r->admission.slots;
 	if (netns_pool_start(&r->netns, slots + warm->size + prepared, err) < 0)
 		return -1;
 	unsigned long first = r->id_base + (unsigned long)slots * SANDBOX_ID_RANGE;
-	if (warm_pool_start(&r->warm, warm, r->host, r->limits, r->cgroups, &r->netns, first,
-			    slots, &r->next_id, err) < 0)
+	if (warm_pool_start(&r->warm, warm, r->host, r->limits, r->cgroups, &r->netns, first, slots,
+			    &r->next_id, err) < 0)
 		return -1;
 	first += (unsigned long)warm_pool_ranges(warm, slots) * SANDBOX_ID_RANGE;
-	struct warm_config cold = {.size = prepared,
-				   .preload = "",
-				   .max_age_s = warm->max_age_s,
-				   .prepared = true};
+	struct warm_config cold = {
+	    .size = prepared, .preload = "", .max_age_s = warm->max_age_s, .prepared = true};
 	return warm_pool_start(&r->prepared, &cold, r->host, r->limits, r->cgroups, &r->netns,
 			       first, slots, &r->next_id, err);
 }

@@ -23,10 +23,10 @@ struct job_runner {
 	const struct cgroup_setup *cgroups; /* NULL: limits not enforced */
 	atomic_ulong next_id;
 	pthread_mutex_t running_lock;
-	int *running_pidfd; /* per slot: the job's init, or -1 */
-	struct warm_pool warm;	  /* pre-started sandboxes; off until started */
+	int *running_pidfd;	   /* per slot: the job's init, or -1 */
+	struct warm_pool warm;	   /* pre-started sandboxes; off until started */
 	struct warm_pool prepared; /* sandboxes set up for cold jobs; off until started */
-	struct netns_pool netns; /* network namespaces made ahead; off until started */
+	struct netns_pool netns;   /* network namespaces made ahead; off until started */
 };
 
 /* A granted admission: the slot to run in, and how long it took. */
@@ -52,8 +52,8 @@ void job_runner_destroy(struct job_runner *r);
  * of jobs (netns_pool.h), warm starts and prepared sandboxes for cold jobs
  * (warm_pool.h; their uid ranges come after the slots', in that order).
  * `coderunner run` starts none. */
-int job_runner_start_pools(struct job_runner *r, const struct warm_config *warm,
-			   unsigned prepared, struct error *err);
+int job_runner_start_pools(struct job_runner *r, const struct warm_config *warm, unsigned prepared,
+			   struct error *err);
 
 /* Waits for a slot (see admission.h for the outcomes). */
 enum admit_status job_runner_admit(struct job_runner *r, const struct admit_request *rq,

@@ -235,8 +235,8 @@ static void render_pools(struct text *t, struct warm_pool *const pools[2])
 		for (int i = 0; i < 2; i++) {
 			if (!on[i])
 				continue;
-			double v[] = {w[i].target,	   w[i].ready,
-				      w[i].starting,	   w[i].memory_bytes,
+			double v[] = {w[i].target,	    w[i].ready,
+				      w[i].starting,	    w[i].memory_bytes,
 				      (double)w[i].started, (double)w[i].start_failures,
 				      (double)w[i].retired, (double)w[i].warm_jobs};
 			out(t, "%s{pool=\"%s\"} %.0f\n", series[k].name, names[i], v[k]);

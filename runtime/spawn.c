@@ -136,7 +136,10 @@ int sandbox_spawn(const struct host *h, const struct sandbox_params *p, struct s
 	argv[a++] = tmpfs_arg;
 	argv[a++] = cpus_arg;
 	argv[a++] = (char *)(p->deps_dir ? p->deps_dir : "-");
-	argv[a++] = p->pip_args ? "pip" : p->warm_preload ? "warm" : p->prepared ? "prepared" : "job";
+	argv[a++] = p->pip_args	      ? "pip"
+		    : p->warm_preload ? "warm"
+		    : p->prepared     ? "prepared"
+				      : "job";
 	if (p->warm_preload)
 		argv[a++] = (char *)p->warm_preload;
 	for (size_t i = 0; i < npip; i++)

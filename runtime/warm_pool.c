@@ -89,8 +89,8 @@ static struct warm_member *member_spawn(struct warm_pool *p, unsigned range, str
 					  .cpus = p->limits->default_cpus,
 					  .pids = (unsigned)p->limits->pids,
 					  .background = true};
-	if (workspace_create(&m->ws, p->host->jobs_dir, m->id, uid, uid,
-			     p->limits->workspace_bytes, NULL, err) < 0 ||
+	if (workspace_create(&m->ws, p->host->jobs_dir, m->id, uid, uid, p->limits->workspace_bytes,
+			     NULL, err) < 0 ||
 	    (m->limited && job_cgroup_create(&m->jc, p->cgroups, m->id, &resources, err) < 0))
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -270,7 +270,8 @@ static void *manager(void *arg)
 			p->count--;
 			if (!m) {
 				start_failed(p);
-				fprintf(stderr, "coderunner: warm pool: start a sandbox: %s\n", err.msg);
+				fprintf(stderr, "coderunner: warm pool: start a sandbox: %s\n",
+					err.msg);
 				continue;
 			}
 			m->next = p->members;
@@ -290,8 +291,8 @@ static void *manager(void *arg)
 
 int warm_pool_start(struct warm_pool *p, const struct warm_config *cfg, const struct host *h,
 		    const struct limits *lim, const struct cgroup_setup *cgroups,
-		    struct netns_pool *netns, unsigned long first_id_base, unsigned max_jobs, atomic_ulong *next_id,
-		    struct error *err)
+		    struct netns_pool *netns, unsigned long first_id_base, unsigned max_jobs,
+		    atomic_ulong *next_id, struct error *err)
 {
 	memset(p, 0, sizeof(*p));
 	p->host = h;

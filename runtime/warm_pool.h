@@ -102,8 +102,8 @@ unsigned warm_pool_ranges(const struct warm_config *cfg, unsigned max_jobs);
  * first_id_base: host uid of the first of warm_pool_ranges() ranges. */
 int warm_pool_start(struct warm_pool *p, const struct warm_config *cfg, const struct host *h,
 		    const struct limits *lim, const struct cgroup_setup *cgroups,
-		    struct netns_pool *netns, unsigned long first_id_base, unsigned max_jobs, atomic_ulong *next_id,
-		    struct error *err);
+		    struct netns_pool *netns, unsigned long first_id_base, unsigned max_jobs,
+		    atomic_ulong *next_id, struct error *err);
 
 /* Takes a ready sandbox for a job with this memory limit, or returns NULL
  * and says why. The caller owns the member and must warm_pool_release it. */

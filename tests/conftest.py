@@ -15,9 +15,11 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.path.abspath(os.environ.get("CODERUNNER_BIN", os.path.join(ROOT, "build", "coderunner")))
 ROOTFS = os.path.abspath(os.environ.get("CODERUNNER_ROOTFS", os.path.join(ROOT, "build", "rootfs")))
 UID_BASE = 1_500_000_000  # distinct from the default, so the tests can find their own jobs
-# Warm starts: the suites run once with the server's default pool and once
-# with CODERUNNER_TEST_WARM_POOL=0 (cold only); see the Makefile.
+# Sandbox pools: the suites run once with the server's defaults (warm and
+# prepared sandboxes) and once with both off (a new sandbox per job); see
+# the Makefile.
 WARM_POOL = os.environ.get("CODERUNNER_TEST_WARM_POOL")
+PREPARED = os.environ.get("CODERUNNER_TEST_PREPARED_SANDBOXES")
 
 
 def own_cgroup_v2(name=None):
@@ -61,6 +63,8 @@ class Server:
              *([] if deps else ["--deps-cache-dir", ""]),
              *(["--warm-pool", WARM_POOL] if WARM_POOL and "--warm-pool" not in extra_args
                else []),
+             *(["--prepared-sandboxes", PREPARED]
+               if PREPARED and "--prepared-sandboxes" not in extra_args else []),
              *extra_args],
             stdout=subprocess.PIPE, stderr=self.log, text=True,
             preexec_fn=lambda: own_cgroup_v2(cgroup_of and f"coderunner-test-{cgroup_of}"))

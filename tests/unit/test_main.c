@@ -490,9 +490,9 @@ END_TEST
  * once dropped the last ones (--memory-limit, --no-limits) without a word. */
 START_TEST(serve_accepts_every_documented_option)
 {
-	static const char *const names[] = {"listen", "memory-limit", "max-memory", "cpus",
-					    "pids-limit", "no-limits", "warm-pool",
-					    "warm-preload"};
+	static const char *const names[] = {"listen",	 "memory-limit", "max-memory",
+					    "cpus",	 "pids-limit",	 "no-limits",
+					    "warm-pool", "warm-preload"};
 	struct config c;
 	struct opt opts[CONFIG_MAX_OPTIONS];
 	size_t n = config_options(&c, "serve", opts, CONFIG_MAX_OPTIONS);

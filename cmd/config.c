@@ -98,7 +98,7 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 	     SERVE},
 	    {"prepared-sandboxes", "CODERUNNER_PREPARED_SANDBOXES", OPT_STRING, "auto",
 	     "sandboxes set up ahead (namespaces, mounts, cgroup) for jobs that start cold, so "
-	     "those only pay for Python's own start (auto: --max-jobs; 0: off)",
+	     "those only pay for Python's own start (auto: --max-jobs, at most 64; 0: off)",
 	     &c->prepared_text, SERVE},
 	    {"default-timeout", "CODERUNNER_DEFAULT_TIMEOUT", OPT_SECONDS, "60",
 	     "timeout_s when a request gives none", &l->default_timeout_s, SERVE},
@@ -184,7 +184,7 @@ int config_check(struct config *c, struct error *err)
 					 c->warm_preload);
 	}
 	if (!c->prepared_text || strcmp(c->prepared_text, "auto") == 0) {
-		c->prepared = c->max_jobs;
+		c->prepared = c->max_jobs < 64 ? c->max_jobs : 64;
 	} else if (parse_size(c->prepared_text, &c->prepared) < 0 || c->prepared > 64) {
 		return error_set(err, 0, "--prepared-sandboxes: \"%s\" is not auto or 0..64",
 				 c->prepared_text);

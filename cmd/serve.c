@@ -88,8 +88,9 @@ static double now_s(void)
 }
 
 /* Drains: refuse new jobs, let running ones finish within the grace period
- * (a second signal ends it early), then kill what is left. */
-static void drain(struct http_server *srv, struct job_runner *runner, double grace_s,
+ * (a second signal ends it early), then kill what is left. False when some
+ * job would not end even then. */
+static bool drain(struct http_server *srv, struct job_runner *runner, double grace_s,
 		  const sigset_t *sigs)
 {
 	http_server_drain(srv);
@@ -99,7 +100,7 @@ static void drain(struct http_server *srv, struct job_runner *runner, double gra
 		unsigned running, waiting;
 		admission_counts(&runner->admission, &running, &waiting);
 		if (running == 0 && waiting == 0)
-			return;
+			return true;
 		if (!killed && now_s() >= deadline) {
 			log_msg(LOG_WARN, "grace period over: killing %u running jobs", running);
 			job_runner_kill_all(runner);
@@ -107,7 +108,7 @@ static void drain(struct http_server *srv, struct job_runner *runner, double gra
 			deadline = now_s() + 10;
 		} else if (killed && now_s() >= deadline) {
 			log_msg(LOG_ERROR, "%u jobs did not end after being killed", running);
-			return;
+			return false;
 		}
 		struct timespec tick = {0, 100000000};
 		int sig = sigtimedwait(sigs, NULL, &tick);
@@ -257,7 +258,12 @@ int cmd_serve(int argc, char **argv)
 			cfg.shutdown_grace_s);
 		break;
 	}
-	drain(srv, &runner, cfg.shutdown_grace_s, &sigs);
+	if (!drain(srv, &runner, cfg.shutdown_grace_s, &sigs)) {
+		/* their threads still use the runner: exit without freeing it (the
+		 * kernel drops our mounts; the next start removes our cgroups) */
+		log_msg(LOG_ERROR, "exiting with jobs still running");
+		return 1;
+	}
 	http_server_stop(srv);
 	job_runner_destroy(&runner);
 	if (limits)

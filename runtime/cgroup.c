@@ -579,6 +579,22 @@ int job_cgroup_update(struct job_cgroup *jc, const struct job_resources *r, stru
 	return rc;
 }
 
+int job_cgroup_nprocs(const struct job_cgroup *jc)
+{
+	const struct cgroup_setup *cs = jc->cs;
+	char dir[PATH_MAX], path[PATH_MAX + 64], buf[4096];
+	if (!cs->have[CG_MEMORY])
+		return -1;
+	cg_dir(dir, sizeof(dir), cs->mount[CG_MEMORY], jc->rel[CG_MEMORY]);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	if (read_text(path, buf, sizeof(buf)) < 0)
+		return -1;
+	int n = 0;
+	for (const char *c = buf; *c; c++)
+		n += *c == '\n';
+	return (size_t)strlen(buf) == sizeof(buf) - 1 ? 1000 : n; /* full buffer: many */
+}
+
 double job_cgroup_memory_current(const struct job_cgroup *jc)
 {
 	const struct cgroup_setup *cs = jc->cs;

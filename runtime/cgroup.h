@@ -72,8 +72,12 @@ int job_cgroup_attach(struct job_cgroup *jc, pid_t pid, struct error *err);
 
 /* Applies r to a live job cgroup (a warm sandbox taken for a job): memory,
  * CPU quota and weight, pids; on v1 the memory peak restarts from now.
- * Lowering memory below what is in use fails rather than OOM-kill. */
+ * Lowering memory below what is in use fails on v1 but reclaims, and may
+ * OOM-kill, on v2: callers check job_cgroup_memory_current first. */
 int job_cgroup_update(struct job_cgroup *jc, const struct job_resources *r, struct error *err);
+
+/* Processes in the cgroup now; < 0 when unknown. */
+int job_cgroup_nprocs(const struct job_cgroup *jc);
 
 /* Memory charged to the cgroup now, in bytes; < 0 when unknown. */
 double job_cgroup_memory_current(const struct job_cgroup *jc);

@@ -4,6 +4,8 @@
 #include "job_runner.h"
 #include "clock.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -152,16 +154,34 @@ static unsigned thread_hint(double cpus)
 	return threads;
 }
 
+/* After a pooled sandbox reported its job's end (and was killed): when
+ * processes other than the main ones (expected) are left, waits for the
+ * kernel to end them all, so no straggler still writes while the results
+ * are read. Alone, the main process's teardown is not waited for. */
+static void wait_for_stragglers(struct sandbox_proc *proc, const struct job_cgroup *jc,
+				int expected)
+{
+	int n = jc ? job_cgroup_nprocs(jc) : -1;
+	if (n >= 0 && n <= expected)
+		return;
+	struct pollfd pfd = {.fd = proc->pidfd, .events = POLLIN};
+	while (poll(&pfd, 1, 5000) < 0 && errno == EINTR)
+		;
+}
+
 /* Supervises a started sandbox in a slot to its end and reads its usage;
- * cpu_before is what its cgroup had used before the job began. */
+ * cpu_before is what its cgroup had used before the job began; expected:
+ * the processes a pooled sandbox still has once its job has reported. */
 static void supervise_in_slot(struct job_runner *r, unsigned slot, struct sandbox_proc *proc,
-			      int done_fd, struct job_cgroup *jc, double cpu_before,
+			      int done_fd, int expected, struct job_cgroup *jc, double cpu_before,
 			      double timeout_s, struct job_result *res)
 {
 	struct error err = {{0}};
 	set_running(r, slot, proc->pidfd);
 	int rc = supervise_job(proc, done_fd, timeout_s, r->limits, res, &err);
 	set_running(r, slot, -1);
+	if (proc->pid > 0) /* ended by report, not yet reaped */
+		wait_for_stragglers(proc, jc, expected);
 	if (rc < 0) {
 		internal_error(res, &err);
 	} else if (jc) {
@@ -205,8 +225,10 @@ static bool run_in_pool(struct job_runner *r, struct warm_pool *pool, unsigned s
 	res->limits_enforced = m->limited;
 	res->warm_start = !pool->cfg.prepared;
 	metrics_setup_seconds((monotonic_ms() - setup_start) / 1e3);
-	supervise_in_slot(r, slot, &m->proc, m->control_fd, m->limited ? &m->jc : NULL,
-			  before.cpu_ms, spec->timeout_s, res);
+	/* a warm job's Python reports while exiting; a prepared one's init
+	 * reports once Python is gone */
+	supervise_in_slot(r, slot, &m->proc, m->control_fd, pool->cfg.prepared ? 1 : 2,
+			  m->limited ? &m->jc : NULL, before.cpu_ms, spec->timeout_s, res);
 	if (res->exit_code != -1 && artifacts_collect(m->ws.path, r->limits, res, &err) < 0)
 		internal_error(res, &err);
 	warm_pool_release(pool, m);
@@ -250,7 +272,7 @@ static void run_sandbox(struct job_runner *r, unsigned slot, unsigned long id, c
 		goto done;
 	}
 	metrics_setup_seconds((monotonic_ms() - setup_start) / 1e3);
-	supervise_in_slot(r, slot, &proc, -1, limited ? &jc : NULL, -1, spec->timeout_s, res);
+	supervise_in_slot(r, slot, &proc, -1, 0, limited ? &jc : NULL, -1, spec->timeout_s, res);
 	sandbox_proc_close(&proc);
 done:
 	job_cgroup_destroy(&jc);

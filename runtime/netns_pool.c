@@ -30,7 +30,9 @@ static int make_one(struct netns_pool *p, struct error *err)
 		error_set(err, errno, "netns pool: return to the host namespace (pool stopped)");
 		if (fd >= 0)
 			close(fd);
+		pthread_mutex_lock(&p->lock);
 		p->stop = true; /* this thread is stranded: make no more */
+		pthread_mutex_unlock(&p->lock);
 		return -1;
 	}
 	return fd;

@@ -9,6 +9,7 @@
 #define CODERUNNER_NETNS_POOL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "error.h"
@@ -20,7 +21,8 @@ struct netns_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_t thread;
-	bool started, stop;
+	atomic_bool started; /* read by job threads without the lock */
+	bool stop;
 	unsigned long made, misses;
 };
 

@@ -3,6 +3,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -147,10 +148,9 @@ int supervise_job(struct sandbox_proc *proc, int done_fd, double timeout_s,
 	}
 	res->duration_ms = monotonic_ms() - start;
 	char status[512];
-	if (done_status < 0 || res->timed_out)
-		read_status(proc->status_fd, status, sizeof(status));
-	else
-		status[0] = '\0'; /* init is being killed, it reported no set-up error */
+	if (done_status >= 0 && !res->timed_out) /* init may still hold the pipe: never wait */
+		fcntl(proc->status_fd, F_SETFL, O_NONBLOCK);
+	read_status(proc->status_fd, status, sizeof(status));
 	if (status[0] != '\0') {
 		res->exit_code = -1;
 		return error_set(err, 0, "%s", status);

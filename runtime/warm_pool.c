@@ -62,7 +62,8 @@ static void member_destroy(struct warm_pool *p, struct warm_member *m)
 	job_cgroup_destroy(&m->jc);
 	workspace_destroy(&m->ws);
 	pthread_mutex_lock(&p->lock);
-	p->range_used[m->range] = false;
+	if (p->range_used) /* NULL once stopped: a job that outlived the pool */
+		p->range_used[m->range] = false;
 	pthread_mutex_unlock(&p->lock);
 	free(m);
 }
@@ -257,7 +258,7 @@ static void *manager(void *arg)
 	while (!p->stop) {
 		bury_dying(p);
 		if (p->count < p->cfg.size && monotonic_ms() >= p->retry_at_ms) {
-			unsigned range = alloc_range(p);
+			unsigned range = alloc_range(p), generation = p->generation;
 			if (range == p->nranges) { /* all in use: a release wakes us */
 				p->retry_at_ms = monotonic_ms() + RETRY_FIRST_MS;
 				continue;
@@ -274,10 +275,16 @@ static void *manager(void *arg)
 					err.msg);
 				continue;
 			}
+			p->stats.started++;
+			if (generation != p->generation) { /* recycled while it started */
+				m->next = p->dying;
+				p->dying = m;
+				p->stats.retired++;
+				continue;
+			}
 			m->next = p->members;
 			p->members = m;
 			p->count++;
-			p->stats.started++;
 			continue;
 		}
 		watch(p);
@@ -331,8 +338,9 @@ struct warm_member *warm_pool_take(struct warm_pool *p, size_t memory_bytes, enu
 	for (; m; m = m->next) {
 		if (!m->ready)
 			continue;
+		/* unknown use does not fit: on v2 a lower memory.max would reclaim */
 		double used = m->limited ? job_cgroup_memory_current(&m->jc) : 0;
-		if (used > 0 && used + (double)WARM_MEMORY_HEADROOM > (double)memory_bytes) {
+		if (used < 0 || used + (double)WARM_MEMORY_HEADROOM > (double)memory_bytes) {
 			*why = WARM_MISS_MEMORY;
 			continue;
 		}
@@ -402,8 +410,14 @@ void warm_pool_recycle(struct warm_pool *p)
 	if (!p->started)
 		return;
 	pthread_mutex_lock(&p->lock);
-	while (p->members)
-		drop(p, p->members, "recycled", false);
+	p->generation++; /* a sandbox being started right now is stale too */
+	while (p->members) {
+		struct warm_member *m = p->members;
+		unlink_member(p, m);
+		m->next = p->dying; /* torn down by the manager, not this thread */
+		p->dying = m;
+		p->stats.retired++;
+	}
 	p->failures = 0;
 	p->retry_at_ms = 0;
 	wake(p);
@@ -435,9 +449,11 @@ void warm_pool_stop(struct warm_pool *p)
 		pthread_join(p->thread, NULL);
 		p->started = false;
 	}
+	pthread_mutex_lock(&p->lock);
 	if (p->wake_fd >= 0)
 		close(p->wake_fd);
 	p->wake_fd = -1;
 	free(p->range_used);
 	p->range_used = NULL;
+	pthread_mutex_unlock(&p->lock);
 }

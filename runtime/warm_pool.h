@@ -88,8 +88,10 @@ struct warm_pool {
 	unsigned count, nready;
 	int wake_fd; /* eventfd: the manager re-plans */
 	pthread_t thread;
-	bool started, stop;
-	unsigned failures; /* consecutive start failures */
+	atomic_bool started; /* read by job threads without the lock */
+	bool stop;
+	unsigned failures;   /* consecutive start failures */
+	unsigned generation; /* bumped by recycle: older sandboxes are not used */
 	double retry_at_ms;
 	struct warm_stats stats;
 };

@@ -32,7 +32,6 @@ def _warm_start():
         os.close(saved[0])
         os.close(saved[1])
 
-    os.set_inheritable(control_fd, False)  # the job's children have no use for it
     os.write(control_fd, b"ready")
     try:
         message = os.read(control_fd, 65536)
@@ -41,6 +40,15 @@ def _warm_start():
     if not message:  # retired before it was used
         os._exit(0)
     entry, threads = message.decode().split("\0")
+    # The socket moves out of the job's way (it may close or reuse fd 5),
+    # and only this process may report the job's end: not a child it forks
+    # (which inherits this stack), nor anything it execs.
+    import fcntl
+
+    control_fd = fcntl.fcntl(5, fcntl.F_DUPFD_CLOEXEC, 900)
+    os.close(5)
+    main_pid = os.getpid()
+    os.register_at_fork(after_in_child=lambda: _close_quietly(os, control_fd))
 
     # Per-job state: this process was started before the job existed, so
     # reseed what seeded itself then (hash randomisation is already
@@ -86,7 +94,7 @@ def _warm_start():
         code = compile(source, path, "exec", dont_inherit=True)
     except SyntaxError as e:  # printed as a cold start prints it: no traceback
         sys.excepthook(type(e), e.with_traceback(None), None)
-        _finish(1, sys, os, gc)
+        _finish(1, sys, os, gc, control_fd, main_pid)
     status = 0
     try:
         exec(code, main.__dict__)
@@ -97,7 +105,14 @@ def _warm_start():
         tb = e.__traceback__.tb_next if e.__traceback__ else None
         sys.excepthook(type(e), e.with_traceback(tb), tb)
         status = 130 if isinstance(e, KeyboardInterrupt) else 1
-    _finish(status, sys, os, gc)
+    _finish(status, sys, os, gc, control_fd, main_pid)
+
+
+def _close_quietly(os, fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 def _exit_status(e, sys):
@@ -113,13 +128,15 @@ def _exit_status(e, sys):
     return 1
 
 
-def _finish(status, sys, os, gc):
+def _finish(status, sys, os, gc, control_fd, main_pid):
     """Ends the job as interpreter shutdown would, without its slowest part.
 
     Tearing down hundreds of preloaded modules costs ~250 ms. The job sees
     the same steps before it: non-daemon threads joined, atexit handlers
     run, and every file it left open flushed; then the process exits.
     """
+    if os.getpid() != main_pid:  # a forked child ending: an ordinary exit
+        sys.exit(status)
     threading = sys.modules.get("threading")
     if threading is not None:
         try:
@@ -145,10 +162,13 @@ def _finish(status, sys, os, gc):
             pass
     # The job is over: its output ends here, and the server learns the
     # status now rather than after the kernel has unmapped ~100 MiB.
-    os.close(1)
-    os.close(2)
+    _close_quietly(os, 1)
+    _close_quietly(os, 2)
+    import stat
+
     try:
-        os.write(5, b"exit %d" % status)
+        if stat.S_ISSOCK(os.fstat(control_fd).st_mode):
+            os.write(control_fd, b"exit %d" % status)
     except OSError:
         pass
     os._exit(status)

@@ -112,6 +112,28 @@ def test_threads_atexit_and_unclosed_files_finish_as_at_shutdown(warm):
     assert res["artifacts"] == {"unclosed.txt": "flushed at exit"}
 
 
+def test_a_forked_child_ending_does_not_end_the_job(warm):
+    script = ("import os, time\n"
+              "if os.fork() == 0:\n"
+              "    print('child done', flush=True)\n"
+              "    raise SystemExit(5)\n"
+              "_, status = os.wait()\n"
+              "time.sleep(0.3)\n"
+              "print('parent done', os.waitstatus_to_exitcode(status))\n")
+    res = warm_ok(warm, script)
+    assert (res["exit_code"], res["stdout"]) == (0, "child done\nparent done 5\n"), res
+
+
+def test_job_closing_its_streams_and_fd_5_still_ends_normally(warm):
+    script = ("import os\nprint('before', flush=True)\n"
+              "os.close(5) if os.path.exists('/proc/self/fd/5') else None\n"
+              "f = open('output/five.txt', 'w')\n"
+              "os.close(1)\nos.close(2)\nraise SystemExit(3)\n")
+    res = warm_ok(warm, script)
+    assert (res["exit_code"], res["stdout"]) == (3, "before\n"), res
+    assert res["artifacts"] == {"five.txt": ""}
+
+
 def test_limits_hold_in_warm_sandboxes(warm):
     res = warm_ok(warm, "x = bytearray(400 << 20); x[::4096] = b'x' * len(x[::4096])",
                   memory_mb=256)

@@ -535,44 +535,50 @@ static int set_file(const struct job_cgroup *jc, int c, const char *name, const 
 	return 0;
 }
 
-int job_cgroup_update(struct job_cgroup *jc, const struct job_resources *r, struct error *err)
+int job_cgroup_update(struct job_cgroup *jc, const struct job_resources *from,
+		      const struct job_resources *r, struct error *err)
 {
 	const struct cgroup_setup *cs = jc->cs;
 	char v[64];
 	int rc = 0;
 	if (cs->have[CG_MEMORY]) {
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)r->memory_bytes);
+		bool changed = r->memory_bytes != from->memory_bytes;
 		if (cs->version == 1) {
 			/* lowering: memory first, as memsw may never be below it; the
 			 * pool creates members at the largest limit, so it only lowers */
-			rc = set_file(jc, CG_MEMORY, "memory.limit_in_bytes", v, err);
-			if (rc == 0 && cs->memsw)
+			if (changed)
+				rc = set_file(jc, CG_MEMORY, "memory.limit_in_bytes", v, err);
+			if (rc == 0 && changed && cs->memsw)
 				rc = set_file(jc, CG_MEMORY, "memory.memsw.limit_in_bytes", v, err);
 			if (rc == 0)
 				rc = set_file(jc, CG_MEMORY, "memory.max_usage_in_bytes", "0", err);
-		} else {
+		} else if (changed) {
 			rc = set_file(jc, CG_MEMORY, "memory.max", v, err);
 		}
 	}
 	if (rc == 0 && cs->have[CG_CPU]) {
 		unsigned long long quota = cpu_quota_us(r->cpus);
+		bool changed = quota != cpu_quota_us(from->cpus);
 		if (cs->version == 1) {
 			snprintf(v, sizeof(v), "%llu", quota);
-			rc = set_file(jc, CG_CPU, "cpu.cfs_quota_us", v, err);
-			if (rc == 0)
+			if (changed)
+				rc = set_file(jc, CG_CPU, "cpu.cfs_quota_us", v, err);
+			if (rc == 0 && r->background != from->background)
 				rc = set_file(jc, CG_CPU, "cpu.shares",
 					      r->background ? CPU_SHARES_IDLE : CPU_SHARES_DEFAULT,
 					      err);
 		} else {
 			snprintf(v, sizeof(v), "%llu 100000", quota);
-			rc = set_file(jc, CG_CPU, "cpu.max", v, err);
-			if (rc == 0)
+			if (changed)
+				rc = set_file(jc, CG_CPU, "cpu.max", v, err);
+			if (rc == 0 && r->background != from->background)
 				rc = set_file(jc, CG_CPU, "cpu.weight",
 					      r->background ? CPU_WEIGHT_IDLE : CPU_WEIGHT_DEFAULT,
 					      err);
 		}
 	}
-	if (rc == 0 && cs->have[CG_PIDS]) {
+	if (rc == 0 && cs->have[CG_PIDS] && r->pids != from->pids) {
 		snprintf(v, sizeof(v), "%u", r->pids);
 		rc = set_file(jc, CG_PIDS, "pids.max", v, err);
 	}

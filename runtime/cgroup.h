@@ -70,11 +70,13 @@ int job_cgroup_create(struct job_cgroup *jc, const struct cgroup_setup *cs, unsi
  * job code. */
 int job_cgroup_attach(struct job_cgroup *jc, pid_t pid, struct error *err);
 
-/* Applies r to a live job cgroup (a warm sandbox taken for a job): memory,
- * CPU quota and weight, pids; on v1 the memory peak restarts from now.
+/* Changes a live job cgroup (a warm sandbox taken for a job) from the
+ * resources it has to r, writing only what differs: memory, CPU quota and
+ * weight, pids; on v1 the memory peak restarts from now.
  * Lowering memory below what is in use fails on v1 but reclaims, and may
  * OOM-kill, on v2: callers check job_cgroup_memory_current first. */
-int job_cgroup_update(struct job_cgroup *jc, const struct job_resources *r, struct error *err);
+int job_cgroup_update(struct job_cgroup *jc, const struct job_resources *from,
+		      const struct job_resources *r, struct error *err);
 
 /* Processes in the cgroup now; < 0 when unknown. */
 int job_cgroup_nprocs(const struct job_cgroup *jc);

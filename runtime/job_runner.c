@@ -214,7 +214,7 @@ static bool run_in_pool(struct job_runner *r, struct warm_pool *pool, unsigned s
 	if (m->limited)
 		job_cgroup_usage(&m->jc, &before);
 	if (workspace_add_files(&m->ws, uid, uid, spec, &err) < 0 ||
-	    (m->limited && job_cgroup_update(&m->jc, &resources, &err) < 0) ||
+	    (m->limited && job_cgroup_update(&m->jc, &m->resources, &resources, &err) < 0) ||
 	    warm_member_go(m, spec->entry_point, thread_hint(spec->cpus), &err) < 0) {
 		fprintf(stderr, "coderunner: hand-over to a %s sandbox failed, starting anew: %s\n",
 			pool->cfg.prepared ? "prepared" : "warm", err.msg);

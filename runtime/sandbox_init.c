@@ -273,7 +273,8 @@ static void set_rlimits(size_t max_file)
 
 /* In the forked child: give up every privilege, then become Python (argv:
  * the job's entry point, `pip install`, or the warm-start loader). */
-static __attribute__((noreturn)) void exec_job(char **argv, char **env, size_t max_file)
+static __attribute__((noreturn)) void exec_job(char **argv, char **env, size_t max_file,
+					       const struct seccomp_program *filter)
 {
 	set_rlimits(max_file);
 	setsid();
@@ -287,7 +288,7 @@ static __attribute__((noreturn)) void exec_job(char **argv, char **env, size_t m
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die(errno, "set no_new_privs");
 	struct error err;
-	if (seccomp_filter_install(&err) < 0)
+	if (seccomp_filter_load(filter, &err) < 0)
 		die(0, "%s", err.msg);
 	execve("/usr/bin/python3", argv, env);
 	die(errno, "exec /usr/bin/python3 (%s)", argv[1]);
@@ -365,6 +366,9 @@ int sandbox_init_main(int argc, char **argv)
 	if (!pip && !netlink_loopback_is_up() && netlink_loopback_up(&err) < 0)
 		die(0, "%s", err.msg);
 	seed_matplotlib_cache();
+	struct seccomp_program filter; /* compiled now: a prepared job need not wait for it */
+	if (seccomp_filter_prepare(&filter, &err) < 0)
+		die(0, "%s", err.msg);
 	static char prepared_entry[PATH_MAX], prepared_threads[16];
 	if (prepared) {
 		if (!wait_for_job(prepared_entry, sizeof(prepared_entry), prepared_threads,
@@ -393,7 +397,7 @@ int sandbox_init_main(int argc, char **argv)
 	if (pid < 0)
 		die(errno, "fork the job");
 	if (pid == 0)
-		exec_job(python_argv, env, tmpfs_bytes);
+		exec_job(python_argv, env, tmpfs_bytes, &filter);
 	/* Only the job holds its output pipes and control socket, so the server
 	 * sees them close when the job does, not when init has reaped it. */
 	close(STDOUT_FILENO);

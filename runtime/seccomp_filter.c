@@ -5,11 +5,16 @@
 #include "seccomp_filter.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/netlink.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* Calls denied outright. Names unknown to this architecture are skipped. */
 static const char *const denied_calls[] = {
@@ -98,11 +103,47 @@ static int deny_if(scmp_filter_ctx ctx, const char *what, int nr, unsigned n,
 	return 0;
 }
 
-int seccomp_filter_install(struct error *err)
+/* Builds the filter's rules in a libseccomp context. */
+static int build_rules(scmp_filter_ctx ctx, struct error *err);
+
+int seccomp_filter_prepare(struct seccomp_program *prog, struct error *err)
 {
+	prog->filter = NULL;
+	prog->len = 0;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return error_set(err, ENOMEM, "seccomp_init");
+	int rc = build_rules(ctx, err);
+	int fds[2] = {-1, -1};
+	if (rc == 0 && pipe2(fds, O_CLOEXEC) < 0)
+		rc = error_set(err, errno, "seccomp: pipe for the program");
+	if (rc == 0) { /* a few hundred instructions: far below the pipe's buffer */
+		int erc = seccomp_export_bpf(ctx, fds[1]);
+		close(fds[1]);
+		static struct sock_filter buf[BPF_MAXINSNS];
+		ssize_t n = erc < 0 ? -1 : read(fds[0], buf, sizeof(buf));
+		if (n <= 0 || n % (ssize_t)sizeof(buf[0]) != 0 || n == (ssize_t)sizeof(buf))
+			rc = error_set(err, erc < 0 ? -erc : EIO, "seccomp: export the program");
+		else {
+			prog->filter = buf;
+			prog->len = (unsigned short)(n / (ssize_t)sizeof(buf[0]));
+		}
+		close(fds[0]);
+	}
+	seccomp_release(ctx);
+	return rc;
+}
+
+int seccomp_filter_load(const struct seccomp_program *prog, struct error *err)
+{
+	struct sock_fprog fprog = {.len = prog->len, .filter = prog->filter};
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0)
+		return error_set(err, errno, "seccomp: load the filter");
+	return 0;
+}
+
+static int build_rules(scmp_filter_ctx ctx, struct error *err)
+{
 	int rc = -1;
 	/* x32 and i386 system calls (foreign ABIs) never reach the allow list */
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM)) < 0) {
@@ -140,12 +181,7 @@ int seccomp_filter_install(struct error *err)
 	    deny_if(ctx, "socket(AF_INET6, SOCK_RAW)", SCMP_SYS(socket), 2, raw6, err) < 0 ||
 	    deny_if(ctx, "socket(AF_NETLINK)", SCMP_SYS(socket), 2, netlink, err) < 0)
 		goto out;
-	rc = seccomp_load(ctx);
-	if (rc < 0) {
-		error_set(err, -rc, "seccomp: load the filter");
-		rc = -1;
-	}
+	rc = 0;
 out:
-	seccomp_release(ctx);
 	return rc;
 }

@@ -6,9 +6,22 @@
 #ifndef CODERUNNER_SECCOMP_FILTER_H
 #define CODERUNNER_SECCOMP_FILTER_H
 
+#include <linux/filter.h>
+
 #include "error.h"
 
-/* Loads the filter into the calling thread (no_new_privs must be set). */
-int seccomp_filter_install(struct error *err);
+/* The filter compiled to BPF: built ahead (it takes ~0.4 ms), loaded at
+ * the last moment. */
+struct seccomp_program {
+	struct sock_filter *filter; /* static storage: one program per process */
+	unsigned short len;
+};
+
+/* Compiles the filter with libseccomp. */
+int seccomp_filter_prepare(struct seccomp_program *prog, struct error *err);
+
+/* Loads a prepared filter into the calling thread (no_new_privs must be
+ * set), as seccomp_load would. */
+int seccomp_filter_load(const struct seccomp_program *prog, struct error *err);
 
 #endif

@@ -90,6 +90,7 @@ static struct warm_member *member_spawn(struct warm_pool *p, unsigned range, str
 					  .cpus = p->limits->default_cpus,
 					  .pids = (unsigned)p->limits->pids,
 					  .background = true};
+	m->resources = resources;
 	if (workspace_create(&m->ws, p->host->jobs_dir, m->id, uid, uid, p->limits->workspace_bytes,
 			     NULL, err) < 0 ||
 	    (m->limited && job_cgroup_create(&m->jc, p->cgroups, m->id, &resources, err) < 0))

@@ -57,7 +57,8 @@ struct warm_member {
 	unsigned long id_base; /* first host uid of that range */
 	struct workspace ws;
 	struct job_cgroup jc;
-	bool limited; /* jc is a real cgroup */
+	bool limited;			/* jc is a real cgroup */
+	struct job_resources resources; /* what jc allows now */
 	struct sandbox_proc proc;
 	int control_fd;
 	double born_ms;

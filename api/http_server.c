@@ -163,8 +163,9 @@ static int route(struct mg_connection *conn, void *cbdata)
 }
 
 /* /api/info: version, limits and the rootfs manifest, built once. */
-static char *build_info(const struct http_config *cfg, const struct limits *lim)
+static char *build_info(const struct http_config *cfg, const struct job_runner *runner)
 {
+	const struct limits *lim = runner->limits;
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "version", CODERUNNER_VERSION);
 	cJSON *l = cJSON_AddObjectToObject(root, "limits");
@@ -188,6 +189,13 @@ static char *build_info(const struct http_config *cfg, const struct limits *lim)
 	cJSON_AddBoolToObject(features, "mcp", true);
 	cJSON_AddBoolToObject(features, "api_keys", cfg->auth && auth_enabled(cfg->auth));
 	cJSON_AddBoolToObject(features, "artifacts", true);
+	cJSON_AddBoolToObject(features, "warm_starts", runner->warm.started);
+	/* what a warm job finds imported already: worth importing in agent code */
+	cJSON *preload = cJSON_AddArrayToObject(root, "warm_preload");
+	char names[1024];
+	snprintf(names, sizeof(names), "%s", runner->warm.started ? runner->warm.cfg.preload : "");
+	for (char *save = NULL, *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
+		cJSON_AddItemToArray(preload, cJSON_CreateString(n));
 	cJSON *manifest = cfg->manifest_json ? cJSON_Parse(cfg->manifest_json) : NULL;
 	cJSON_AddItemToObject(root, "rootfs", manifest ? manifest : cJSON_CreateNull());
 	char *out = cJSON_PrintUnformatted(root);
@@ -207,7 +215,7 @@ struct http_server *http_server_start(const struct http_config *cfg, struct job_
 	s->auth = cfg->auth;
 	s->retry_after_s = cfg->retry_after_s ? cfg->retry_after_s : 1;
 	pthread_mutex_init(&s->state_lock, NULL);
-	s->info_json = build_info(cfg, runner->limits);
+	s->info_json = build_info(cfg, runner);
 	s->deps = cfg->deps;
 	s->allowed_origins = cfg->allowed_origins;
 	s->mcp = mcp_sessions_new();

@@ -182,6 +182,13 @@ def main():
                     for p in (cold_port, warm_port):
                         wait_pools(p)  # not timed: pools refill between an agent's steps
                     results[w][m].append(timed(lambda: fn(code)))
+        # The cold target is a small difference on a noisy machine: measure it
+        # again in strict pairs, floor then cold, many times.
+        paired = {"chroot (floor)": [], "serve, cold": []}
+        for _ in range(max(40, 4 * RUNS)):
+            paired["chroot (floor)"].append(timed(lambda: run_chroot("print(2+2)")))
+            wait_pools(cold_port)
+            paired["serve, cold"].append(timed(lambda: cold.run({"script": "print(2+2)"})))
         ctx = {f"in{i}.bin": {"content": "A" * (350 * 1024), "encoding": "base64"} for i in range(4)}
         io_body = {"script": "import shutil, os\nfor f in os.listdir('input'):\n"
                              "    shutil.copy('input/' + f, 'output/' + f)", "context": ctx}
@@ -233,12 +240,14 @@ def main():
           f"MiB), under load {peak_rss / 1024:.1f} MiB; the warm pool's sandboxes hold "
           f"{pool_bytes / 2**20:.0f} MiB more")
 
-    floor_print = table["print(2+2)"]["chroot (floor)"]["median"]
+    pair = {m: statistics.median(v) for m, v in paired.items()}
+    print(f"paired print(2+2), {len(paired['serve, cold'])} pairs: floor {pair['chroot (floor)']:.1f} ms, "
+          f"serve cold {pair['serve, cold']:.1f} ms ({pair['serve, cold'] / pair['chroot (floor)']:.2f})")
     cold_pandas = table["pandas describe"]["serve, cold"]["median"]
     warm_pandas = table["pandas describe"]["serve, warm"]["median"]
     targets = [
-        ("cold print(2+2) over HTTP <= 1.15 x floor",
-         table["print(2+2)"]["serve, cold"]["median"] / floor_print, 1.15, "<="),
+        ("cold print(2+2) over HTTP <= 1.15 x floor (paired)",
+         pair["serve, cold"] / pair["chroot (floor)"], 1.15, "<="),
         ("warm pandas job over HTTP <= 30 ms", warm_pandas, 30, "<="),
         ("warm pandas job >= 10 x faster than cold", cold_pandas / warm_pandas, 10, ">="),
         ("throughput c=16 >= 0.8 x floor's",
@@ -252,7 +261,8 @@ def main():
         print(f"  {'met ' if met else 'MISS'} {label}: {value:.2f}")
     os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
     with open(os.path.join(ROOT, "build", "bench.json"), "w") as f:
-        json.dump({"runs": RUNS, "latency_ms": table, "throughput_jobs_per_s": rates,
+        json.dump({"runs": RUNS, "latency_ms": table, "paired_print_ms": pair,
+                   "throughput_jobs_per_s": rates,
                    "server_cpu_ms_per_job": cpu_per_job,
                    "server_rss_kib": {"idle": idle_rss, "idle_warm": idle_rss_warm,
                                       "load": peak_rss},

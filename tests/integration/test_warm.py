@@ -205,9 +205,17 @@ def test_preload_output_never_reaches_a_job():
         s.stop()
 
 
+def test_info_says_what_is_preloaded(warm):
+    info = warm.client.get("/api/info").json()
+    assert info["features"]["warm_starts"] is True
+    assert info["warm_preload"] == ["numpy", "pandas", "matplotlib.pyplot"]
+
+
 def test_warm_starts_off():
     s = Server("--warm-pool", "0")
     try:
+        info = s.client.get("/api/info").json()
+        assert (info["features"]["warm_starts"], info["warm_preload"]) == (False, [])
         res = s.ok("print(1)")
         assert res["usage"]["warm_start"] is False
         assert 'pool="warm"' not in metrics(s) and 'pool="prepared"' in metrics(s)

@@ -47,6 +47,15 @@ int job_runner_init(struct job_runner *r, const struct host *h, const struct lim
 			      policy->max_wait_s, policy->tenant_limit);
 }
 
+/* Every slot running a job: warm imports would only compete with them. */
+static bool all_slots_busy(void *arg)
+{
+	struct job_runner *r = arg;
+	unsigned running, waiting;
+	admission_counts(&r->admission, &running, &waiting);
+	return running >= r->admission.slots;
+}
+
 int job_runner_start_pools(struct job_runner *r, const struct warm_config *warm, unsigned prepared,
 			   struct error *err)
 {
@@ -54,6 +63,8 @@ int job_runner_start_pools(struct job_runner *r, const struct warm_config *warm,
 	if (netns_pool_start(&r->netns, slots + warm->size + prepared, err) < 0)
 		return -1;
 	unsigned long first = r->id_base + (unsigned long)slots * SANDBOX_ID_RANGE;
+	r->warm.busy = all_slots_busy; /* kept by warm_pool_start */
+	r->warm.busy_arg = r;
 	if (warm_pool_start(&r->warm, warm, r->host, r->limits, r->cgroups, &r->netns, first, slots,
 			    &r->next_id, err) < 0)
 		return -1;

@@ -20,6 +20,8 @@
 /* Back-off after consecutive start failures: 0.5 s doubling up to 60 s. */
 #define RETRY_FIRST_MS 500.0
 #define RETRY_MAX_MS   60000.0
+/* While the server is saturated, how often a warm pool checks again. */
+#define SATURATED_RECHECK_MS 200.0
 
 unsigned warm_pool_ranges(const struct warm_config *cfg, unsigned max_jobs)
 {
@@ -258,6 +260,13 @@ static void *manager(void *arg)
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		bury_dying(p);
+		if (p->count < p->cfg.size && monotonic_ms() >= p->retry_at_ms &&
+		    !p->cfg.prepared && p->busy && p->busy(p->busy_arg)) {
+			/* every slot busy: jobs run anyway, and an import now would
+			 * take CPU from them for a job that is not waiting for it */
+			p->retry_at_ms = monotonic_ms() + SATURATED_RECHECK_MS;
+			continue;
+		}
 		if (p->count < p->cfg.size && monotonic_ms() >= p->retry_at_ms) {
 			unsigned range = alloc_range(p), generation = p->generation;
 			if (range == p->nranges) { /* all in use: a release wakes us */
@@ -302,7 +311,11 @@ int warm_pool_start(struct warm_pool *p, const struct warm_config *cfg, const st
 		    struct netns_pool *netns, unsigned long first_id_base, unsigned max_jobs,
 		    atomic_ulong *next_id, struct error *err)
 {
+	bool (*busy)(void *) = p->busy;
+	void *busy_arg = p->busy_arg;
 	memset(p, 0, sizeof(*p));
+	p->busy = busy;
+	p->busy_arg = busy_arg;
 	p->host = h;
 	p->limits = lim;
 	p->cgroups = cgroups;

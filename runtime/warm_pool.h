@@ -91,6 +91,8 @@ struct warm_pool {
 	pthread_t thread;
 	atomic_bool started; /* read by job threads without the lock */
 	bool stop;
+	bool (*busy)(void *arg); /* the server is saturated: imports would be wasted */
+	void *busy_arg;
 	unsigned failures;   /* consecutive start failures */
 	unsigned generation; /* bumped by recycle: older sandboxes are not used */
 	double retry_at_ms;

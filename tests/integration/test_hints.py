@@ -1,5 +1,6 @@
 """Responses that teach: a hint for the next try, and /api/info that lets an
 agent plan before its first call."""
+from conftest import WARM_POOL
 
 
 def test_missing_module_hint_names_the_dependencies_field(server):
@@ -33,7 +34,7 @@ def test_successful_jobs_carry_no_hint(server):
 def test_info_lets_an_agent_plan(server):
     info = server.client.get("/api/info").json()
     assert info["features"] == {"dependencies": False, "mcp": True, "api_keys": False,
-                                "artifacts": True}
+                                "artifacts": True, "warm_starts": WARM_POOL != "0"}
     for key in ("max_timeout_s", "max_memory_mb", "max_cpus", "max_file_bytes", "max_script_bytes"):
         assert info["limits"][key] > 0
     assert "pandas" in info["rootfs"]["packages"]

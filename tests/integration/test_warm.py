@@ -212,7 +212,7 @@ def test_info_says_what_is_preloaded(warm):
 
 
 def test_warm_starts_off():
-    s = Server("--warm-pool", "0")
+    s = Server("--warm-pool", "0", "--prepared-sandboxes", "1")
     try:
         info = s.client.get("/api/info").json()
         assert (info["features"]["warm_starts"], info["warm_preload"]) == (False, [])

@@ -92,11 +92,20 @@ int supervise_job(struct sandbox_proc *proc, int done_fd, double timeout_s,
 	int done_status = -1; /* from done_fd: the job ended, its process still exiting */
 	struct captured *caps[2] = {&res->out, &res->err};
 	size_t capsz[2] = {lim->stdout_cap, lim->stderr_cap};
-	int exited = 0;
-	while (fds[0].fd >= 0 || fds[1].fd >= 0 || !exited) {
+	int exited = 0;		 /* init is gone, and with it every process of the job */
+	bool done_grace = false; /* reported, and its stragglers are slow to die */
+	while (fds[0].fd >= 0 || fds[1].fd >= 0 || (!exited && done_status < 0)) {
 		double left = deadline - monotonic_ms();
 		if (left <= 0) {
-			if (!exited && !res->timed_out) {
+			if (done_status >= 0 && !exited && !done_grace) {
+				/* not a timeout: the kernel is still ending what the job
+				 * left (a fork bomb, on a busy host); as much grace as an
+				 * ordinary exit gets */
+				done_grace = true;
+				deadline = monotonic_ms() + DRAIN_GRACE_MS;
+				continue;
+			}
+			if (!exited && done_status < 0 && !res->timed_out) {
 				/* killing pid 1 of the namespace kills every process in it */
 				syscall(SYS_pidfd_send_signal, proc->pidfd, SIGKILL, NULL, 0);
 				res->timed_out = true;
@@ -125,10 +134,8 @@ int supervise_job(struct sandbox_proc *proc, int done_fd, double timeout_s,
 			int got = read_done(fds[3].fd, &done_status);
 			if (got >= 0)
 				fds[3].fd = -1;
-			if (got == 1) { /* end the rest of the job now, as init's exit would */
+			if (got == 1) /* end the rest of the job now, as init's exit would */
 				syscall(SYS_pidfd_send_signal, proc->pidfd, SIGKILL, NULL, 0);
-				fds[2].revents |= POLLIN;
-			}
 		}
 		if (fds[2].fd >= 0 && (fds[2].revents & (POLLIN | POLLHUP))) {
 			exited = 1;

@@ -111,7 +111,7 @@ def test_32_hostile_jobs_at_once(server):
 
     with concurrent.futures.ThreadPoolExecutor(32) as pool:
         results = list(pool.map(one, range(32)))
-    assert all(status == 200 for status, _ in results)
+    assert all(status == 200 for status, _ in results), [(s, r.get("error")) for s, r in results if s != 200]
     assert all(res["exit_code"] != 0 for _, res in results)
 
 

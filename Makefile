@@ -43,7 +43,7 @@ help:
 	@echo "make test-cgroup2      the limits suite in a QEMU guest with pure cgroup v2"
 	@echo "make fuzz              libFuzzer on request parsing (FUZZ_SECONDS=60)"
 	@echo "make soak              2,000 mixed jobs at concurrency 16, then leak checks (SOAK_JOBS)"
-	@echo "make bench             benchmarks against chroot and bubblewrap, and the dependency cache"
+	@echo "make bench             benchmarks against chroot and bubblewrap (cold and warm), warm designs, dependency cache"
 	@echo "make lint              clang-format check and cppcheck"
 	@echo "make format            apply clang-format"
 
@@ -177,4 +177,5 @@ test-cgroup2: build
 # Benchmarks print ratios against baselines measured in the same run.
 bench: build rootfs
 	$(PYTHON) bench/harness.py
+	$(PYTHON) bench/warm_designs.py
 	$(PYTHON) bench/deps_cache_hit.py

@@ -410,6 +410,30 @@ static unsigned long long cpu_quota_us(double cpus)
 	return quota < 1000 ? 1000 : quota;
 }
 
+/* The CPU files as the cgroup version names them, with r's values: one
+ * place for both creating a job cgroup and retuning a pooled one. */
+struct cpu_files {
+	const char *quota_file, *weight_file, *weight;
+	char quota[32];
+};
+
+static void cpu_files(const struct cgroup_setup *cs, const struct job_resources *r,
+		      struct cpu_files *f)
+{
+	bool v1 = cs->version == 1;
+	unsigned long long quota = cpu_quota_us(r->cpus);
+	if (v1)
+		snprintf(f->quota, sizeof(f->quota), "%llu", quota);
+	else
+		snprintf(f->quota, sizeof(f->quota), "%llu 100000", quota);
+	f->quota_file = v1 ? "cpu.cfs_quota_us" : "cpu.max";
+	f->weight_file = v1 ? "cpu.shares" : "cpu.weight";
+	if (r->background)
+		f->weight = v1 ? CPU_SHARES_IDLE : CPU_WEIGHT_IDLE;
+	else
+		f->weight = v1 ? CPU_SHARES_DEFAULT : CPU_WEIGHT_DEFAULT;
+}
+
 /* Adds a value to a controller, remembering the first failure. */
 static void add_value(struct cgroup_controller *ctl, const char *name, const char *value, int *rc)
 {
@@ -423,7 +447,6 @@ static int add_limits(const struct cgroup_setup *cs, struct cgroup_controller *c
 {
 	char v[64];
 	int rc = 0;
-	unsigned long long quota = cpu_quota_us(r->cpus);
 	switch (c) {
 	case CG_MEMORY:
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)r->memory_bytes);
@@ -438,20 +461,16 @@ static int add_limits(const struct cgroup_setup *cs, struct cgroup_controller *c
 			add_value(ctl, "memory.oom.group", "1", &rc);
 		}
 		break;
-	case CG_CPU:
-		if (cs->version == 1) {
+	case CG_CPU: {
+		struct cpu_files f;
+		cpu_files(cs, r, &f);
+		if (cs->version == 1)
 			add_value(ctl, "cpu.cfs_period_us", "100000", &rc);
-			snprintf(v, sizeof(v), "%llu", quota);
-			add_value(ctl, "cpu.cfs_quota_us", v, &rc);
-			if (r->background)
-				add_value(ctl, "cpu.shares", CPU_SHARES_IDLE, &rc);
-		} else {
-			snprintf(v, sizeof(v), "%llu 100000", quota);
-			add_value(ctl, "cpu.max", v, &rc);
-			if (r->background)
-				add_value(ctl, "cpu.weight", CPU_WEIGHT_IDLE, &rc);
-		}
+		add_value(ctl, f.quota_file, f.quota, &rc);
+		if (r->background) /* the default weight needs no write */
+			add_value(ctl, f.weight_file, f.weight, &rc);
 		break;
+	}
 	case CG_PIDS:
 		snprintf(v, sizeof(v), "%u", r->pids);
 		add_value(ctl, "pids.max", v, &rc);
@@ -558,25 +577,13 @@ int job_cgroup_update(struct job_cgroup *jc, const struct job_resources *from,
 		}
 	}
 	if (rc == 0 && cs->have[CG_CPU]) {
-		unsigned long long quota = cpu_quota_us(r->cpus);
-		bool changed = quota != cpu_quota_us(from->cpus);
-		if (cs->version == 1) {
-			snprintf(v, sizeof(v), "%llu", quota);
-			if (changed)
-				rc = set_file(jc, CG_CPU, "cpu.cfs_quota_us", v, err);
-			if (rc == 0 && r->background != from->background)
-				rc = set_file(jc, CG_CPU, "cpu.shares",
-					      r->background ? CPU_SHARES_IDLE : CPU_SHARES_DEFAULT,
-					      err);
-		} else {
-			snprintf(v, sizeof(v), "%llu 100000", quota);
-			if (changed)
-				rc = set_file(jc, CG_CPU, "cpu.max", v, err);
-			if (rc == 0 && r->background != from->background)
-				rc = set_file(jc, CG_CPU, "cpu.weight",
-					      r->background ? CPU_WEIGHT_IDLE : CPU_WEIGHT_DEFAULT,
-					      err);
-		}
+		struct cpu_files now, was;
+		cpu_files(cs, r, &now);
+		cpu_files(cs, from, &was);
+		if (strcmp(now.quota, was.quota) != 0)
+			rc = set_file(jc, CG_CPU, now.quota_file, now.quota, err);
+		if (rc == 0 && strcmp(now.weight, was.weight) != 0)
+			rc = set_file(jc, CG_CPU, now.weight_file, now.weight, err);
 	}
 	if (rc == 0 && cs->have[CG_PIDS] && r->pids != from->pids) {
 		snprintf(v, sizeof(v), "%u", r->pids);

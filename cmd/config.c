@@ -94,8 +94,8 @@ size_t config_options(struct config *c, const char *command, struct opt *opts, s
 	     "comma-separated modules a warm sandbox imports before its job arrives",
 	     &c->warm_preload, SERVE},
 	    {"warm-max-age", "CODERUNNER_WARM_MAX_AGE", OPT_SECONDS, "600",
-	     "a warm sandbox not used within this many seconds is replaced", &c->warm_max_age_s,
-	     SERVE},
+	     "a warm or prepared sandbox not used within this many seconds is replaced",
+	     &c->warm_max_age_s, SERVE},
 	    {"prepared-sandboxes", "CODERUNNER_PREPARED_SANDBOXES", OPT_STRING, "auto",
 	     "sandboxes set up ahead (namespaces, mounts, cgroup) for jobs that start cold, so "
 	     "those only pay for Python's own start (auto: --max-jobs, at most 64; 0: off)",
